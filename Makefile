@@ -1,0 +1,65 @@
+# A newcomer runs two commands: `make chat` and `make test`. Every target sets up what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+LOCK := requirements.lock
+# The Python environment lives in a cache folder keyed by the lock's hash; .venv points to it,
+# so a second setup with an unchanged lock takes seconds and a changed lock builds a new one.
+ENV_CACHE ?= $(HOME)/.cache/multilingual-rasa/venvs
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+ENCODER := encoders/multilingual-e5-small
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: help setup venv encoder train chat test benchmark clean
+
+help:
+	@echo "make chat    set up, train if needed and talk to the bot in the terminal (rasa shell)"
+	@echo "make test    set up and run the test suite"
+	@echo "make train   (re)train the bot into models/ after editing data/, domain.yml or config.yml"
+	@echo "make setup   build the Python environment and the embedded encoder only"
+
+setup: venv encoder
+
+venv:
+	@set -e; \
+	hash=$$(sha256sum $(LOCK) | cut -c1-16); env_dir="$(ENV_CACHE)/$$hash"; \
+	if [ ! -f "$$env_dir/.complete" ]; then \
+	  python=""; \
+	  for candidate in python3.10 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 2>/dev/null) /usr/bin/python3.10; do \
+	    if "$$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then python="$$candidate"; break; fi; \
+	  done; \
+	  if [ -z "$$python" ]; then \
+	    echo "Python 3.10 not found: Rasa 3.6 needs Python >=3.8,<3.11. Install it (e.g. 'pyenv install 3.10') and rerun."; exit 1; \
+	  fi; \
+	  echo "Building the Python environment in $$env_dir with $$python (first time only: a few minutes)"; \
+	  rm -rf "$$env_dir"; \
+	  "$$python" -m venv "$$env_dir"; \
+	  "$$env_dir/bin/pip" install --quiet --upgrade "pip==23.0.1"; \
+	  "$$env_dir/bin/pip" install --no-deps --progress-bar on -r $(LOCK); \
+	  touch "$$env_dir/.complete"; \
+	fi; \
+	if [ -e $(VENV) ] && [ ! -L $(VENV) ]; then rm -rf $(VENV); fi; \
+	ln -sfn "$$env_dir" $(VENV)
+
+encoder: venv $(ENCODER)/model.safetensors
+
+$(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
+	$(PYTHON) -m training.build_encoder --out $(ENCODER)
+
+train: setup
+	$(RASA) train
+
+chat: train
+	$(RASA) shell
+
+test: setup
+	$(PYTHON) -m pytest tests
+
+benchmark: setup
+	$(PYTHON) -m training.benchmark --out reports/benchmark
+
+clean:
+	rm -rf models .rasa $(ENCODER) reports

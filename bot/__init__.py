@@ -1,0 +1,1 @@
+"""Runtime glue of the bot: language detection for language-aware answers."""

@@ -1,0 +1,1 @@
+"""Custom Rasa graph components, one per file; config.yml names them by module path."""

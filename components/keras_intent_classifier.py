@@ -1,0 +1,224 @@
+"""A small Keras head that predicts intents from frozen sentence embeddings.
+
+The SetFit idea: a model is a body and a head. The body (the multilingual
+encoder) stays frozen, so only this head is trained, in seconds, on English
+examples, and the encoder's cross-lingual geometry carries it to other languages.
+"""
+import json
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Type
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.exceptions import InvalidConfigException, RasaException
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
+
+logger = logging.getLogger(__name__)
+
+HIDDEN_UNITS_KEY = "hidden_units"
+DROPOUT_KEY = "dropout"
+L2_KEY = "l2_regularization"
+LABEL_SMOOTHING_KEY = "label_smoothing"
+EPOCHS_KEY = "epochs"
+BATCH_SIZE_KEY = "batch_size"
+LEARNING_RATE_KEY = "learning_rate"
+BALANCE_CLASSES_KEY = "balance_classes"
+RANDOM_SEED_KEY = "random_seed"
+
+MODEL_FILE = "head.keras"
+LABELS_FILE = "labels.json"
+
+
+class ModelFileError(RasaException):
+    """The persisted head cannot be read."""
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class KerasIntentClassifier(GraphComponent, IntentClassifier):
+    """Dense softmax head over the sentence features of the previous featurizer."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [DenseFeaturizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["tensorflow"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # Width of the one hidden layer; 0 trains a plain softmax regression.
+            HIDDEN_UNITS_KEY: 256,
+            # Dropout on the input embedding and on the hidden layer.
+            DROPOUT_KEY: 0.2,
+            # Weight decay (L2) on the dense layers.
+            L2_KEY: 1e-4,
+            # Softens one-hot targets so confidences stay honest on unseen languages.
+            LABEL_SMOOTHING_KEY: 0.1,
+            # Passes over the training examples.
+            EPOCHS_KEY: 100,
+            # Examples per gradient step.
+            BATCH_SIZE_KEY: 32,
+            # Adam step size.
+            LEARNING_RATE_KEY: 1e-3,
+            # Weight each intent by 1 / its frequency so rare intents are not drowned out.
+            BALANCE_CLASSES_KEY: True,
+            # Same seed, same data: same model.
+            RANDOM_SEED_KEY: 42,
+            # Length of `intent_ranking`; 0 keeps every intent.
+            RANKING_LENGTH: LABEL_RANKING_LENGTH,
+        }
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if not 0 <= config[DROPOUT_KEY] < 1:
+            raise InvalidConfigException(f"{cls.__name__}: `{DROPOUT_KEY}` must be in [0, 1).")
+        for key in (EPOCHS_KEY, BATCH_SIZE_KEY):
+            if int(config[key]) < 1:
+                raise InvalidConfigException(f"{cls.__name__}: `{key}` must be at least 1.")
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model=None, labels: Optional[List[Text]] = None) -> None:
+        self.validate_config(config)
+        self.component_config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+        self.labels = labels or []
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "KerasIntentClassifier":
+        return cls({**cls.get_default_config(), **config}, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fits the head on every intent example and persists it."""
+        examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT) is not None]
+        if not examples:
+            logger.warning(f"{self.__class__.__name__}: no intent examples; nothing to train.")
+            return self._resource
+        self.labels = sorted({m.get(INTENT) for m in examples})
+        features = self._features(examples)
+        targets = np.array([self.labels.index(m.get(INTENT)) for m in examples])
+        if len(self.labels) < 2:
+            logger.warning(f"Only one intent ('{self.labels[0]}'): every message will get it.")
+        self.model = self._fit(features, targets)
+        self.persist()
+        return self._resource
+
+    def _fit(self, features: np.ndarray, targets: np.ndarray):
+        import tensorflow as tf
+        from tqdm.keras import TqdmCallback
+
+        config = self.component_config
+        tf.keras.utils.set_random_seed(config[RANDOM_SEED_KEY])
+        model = build_head(features.shape[1], len(self.labels), config[HIDDEN_UNITS_KEY],
+                           config[DROPOUT_KEY], config[L2_KEY])
+        model.compile(
+            optimizer=tf.keras.optimizers.Adam(config[LEARNING_RATE_KEY]),
+            loss=tf.keras.losses.CategoricalCrossentropy(label_smoothing=config[LABEL_SMOOTHING_KEY]),
+        )
+        model.fit(
+            features,
+            tf.keras.utils.to_categorical(targets, len(self.labels)),
+            epochs=config[EPOCHS_KEY],
+            batch_size=config[BATCH_SIZE_KEY],
+            class_weight=self._class_weights(targets) if config[BALANCE_CLASSES_KEY] else None,
+            shuffle=True,
+            verbose=0,
+            callbacks=[TqdmCallback(verbose=0, desc=self.__class__.__name__)],
+        )
+        return model
+
+    def _class_weights(self, targets: np.ndarray) -> Dict[int, float]:
+        counts = np.bincount(targets, minlength=len(self.labels))
+        return {i: len(targets) / (len(self.labels) * c) for i, c in enumerate(counts) if c}
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Sets `intent` and `intent_ranking` like Rasa's own classifiers."""
+        if self.model is None or not messages:
+            return messages
+        probabilities = self.predict_proba(self._features(messages))
+        for message, row in zip(messages, probabilities):
+            ranking = self._ranking(row)
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return self.model(features, training=False).numpy()
+
+    def _ranking(self, row: np.ndarray) -> List[Dict[Text, Any]]:
+        order = np.argsort(-row, kind="stable")
+        length = self.component_config[RANKING_LENGTH]
+        if length > 0:
+            order = order[:length]
+        return [{INTENT_NAME_KEY: self.labels[i], "confidence": float(row[i])} for i in order]
+
+    def _features(self, messages: List[Message]) -> np.ndarray:
+        rows = []
+        for message in messages:
+            _, sentence = message.get_dense_features(TEXT)
+            if sentence is None:
+                raise InvalidConfigException(
+                    f"{self.__class__.__name__} needs sentence features: put a dense featurizer "
+                    "such as SentenceEmbeddingFeaturizer before it in config.yml."
+                )
+            rows.append(sentence.features.reshape(-1))
+        return np.stack(rows).astype(np.float32)
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            self.model.save(directory / MODEL_FILE)
+            (directory / LABELS_FILE).write_text(json.dumps(self.labels), encoding="utf-8")
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "KerasIntentClassifier":
+        config = {**cls.get_default_config(), **config}
+        try:
+            with model_storage.read_from(resource) as directory:
+                model, labels = _read_head(directory)
+        except ValueError:  # Rasa's storage: nothing was persisted (no intents at training time)
+            logger.warning(f"{cls.__name__}: no trained head in the model; intents will be empty.")
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, model=model, labels=labels)
+
+
+def _read_head(directory: Path):
+    import tensorflow as tf
+
+    try:
+        labels = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
+        model = tf.keras.models.load_model(directory / MODEL_FILE, compile=False)
+    except Exception as error:
+        raise ModelFileError(
+            f"The trained intent head in the model is missing or corrupt ({error}). "
+            "Retrain the bot with `make train` (or `rasa train`)."
+        ) from error
+    return model, labels
+
+
+def build_head(input_dim: int, n_labels: int, hidden_units: int, dropout: float, l2: float):
+    """Dropout on the embedding, one ReLU layer (optional), softmax over intents."""
+    import tensorflow as tf
+
+    regularizer = tf.keras.regularizers.l2(l2) if l2 else None
+    inputs = tf.keras.Input(shape=(input_dim,), name="sentence_embedding")
+    hidden = tf.keras.layers.Dropout(dropout)(inputs)
+    if hidden_units:
+        hidden = tf.keras.layers.Dense(hidden_units, activation="relu", kernel_regularizer=regularizer)(hidden)
+        hidden = tf.keras.layers.Dropout(dropout)(hidden)
+    outputs = tf.keras.layers.Dense(n_labels, activation="softmax", kernel_regularizer=regularizer)(hidden)
+    return tf.keras.Model(inputs, outputs, name="intent_head")

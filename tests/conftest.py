@@ -1,0 +1,70 @@
+"""Shared fixtures: the real pipeline (embedded encoder, Rasa training) trained once per session."""
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the tests may reach a model hub
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory) -> Path:
+    """A fresh embedding cache, so the session really encodes (and then reuses) everything."""
+    directory = tmp_path_factory.mktemp("embeddings")
+    os.environ["MULTILINGUAL_RASA_CACHE"] = str(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def bot_project(tmp_path_factory, embedding_cache) -> Path:
+    """A copy of the demo bot's files, so that tests may change the data without touching the repo."""
+    project = tmp_path_factory.mktemp("bot")
+    for name in ("config.yml", "domain.yml", "data"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+    return project
+
+
+def train_bot(project: Path, output: Path) -> Path:
+    """Trains the real pipeline with Rasa's own training code; returns the model archive."""
+    from rasa.model_training import train
+
+    os.environ["RASA_CACHE_DIRECTORY"] = str(output / "rasa-cache")
+    result = train(
+        domain=str(project / "domain.yml"),
+        config=str(project / "config.yml"),
+        training_files=[str(project / "data")],
+        output=str(output),
+        force_training=True,
+    )
+    assert result.code == 0, "rasa training failed"
+    return Path(result.model)
+
+
+@pytest.fixture(scope="session")
+def trained_model(bot_project, tmp_path_factory) -> Path:
+    return train_bot(bot_project, tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def agent(trained_model):
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(trained_model))
+
+
+_LOOP = asyncio.new_event_loop()  # one loop for the session: Rasa's in-memory stores live on it
+
+
+def parse(agent, text: str) -> dict:
+    return _LOOP.run_until_complete(agent.parse_message(text))
+
+
+def reply(agent, text: str, sender: str) -> list:
+    """The bot's answer texts to one user message, as a channel would receive them."""
+    responses = _LOOP.run_until_complete(agent.handle_text(text, sender_id=sender))
+    return [r.get("text", "") for r in responses]

@@ -1,0 +1,93 @@
+"""The whole bot, trained for real on the English demo data: intents and answers in the user's language."""
+import pytest
+
+from tests.conftest import parse, reply
+
+# (message, expected intent, language of the expected answer): no example in the data is in tr or km.
+UNDERSTOOD = [
+    ("hello there", "greet", "en"),
+    ("what are your opening hours?", "opening_hours", "en"),
+    ("I forgot my password", "reset_password", "en"),
+    ("Merhaba, nasılsın?", "greet", "tr"),
+    ("Saat kaçta açıksınız?", "opening_hours", "tr"),
+    ("Pazar günü açık mısınız?", "opening_hours", "tr"),
+    ("Sen bir bot musun?", "bot_challenge", "tr"),
+    ("teşekkürler", "thank", "tr"),
+    ("ហាងបើកម៉ោងប៉ុន្មាន?", "opening_hours", "km"),
+    ("ហាងបើកនៅថ្ងៃអាទិត្យទេ?", "opening_hours", "km"),
+    ("តើអ្នកជាមនុស្សឬ?", "bot_challenge", "km"),
+    ("សូមអរគុណច្រើន", "thank", "km"),
+]
+
+GREETING = {"en": "Hello! How can I help", "tr": "Merhaba!", "km": "សួស្តី!"}
+ANSWER_START = {
+    ("opening_hours", "en"): "We are open",
+    ("opening_hours", "tr"): "Pazartesiden",
+    ("opening_hours", "km"): "យើងបើក",
+    ("reset_password", "en"): "To reset your password",
+    ("bot_challenge", "tr"): "Ben bir botum",
+    ("bot_challenge", "km"): "ខ្ញុំជាបូត",
+    ("thank", "tr"): "Rica ederim",
+    ("thank", "km"): "មិនអីទេ",
+    ("greet", "en"): GREETING["en"],
+    ("greet", "tr"): GREETING["tr"],
+}
+
+
+@pytest.mark.parametrize("text, intent, language", UNDERSTOOD)
+def test_message_gets_its_intent_and_an_answer_in_its_language(agent, text, intent, language):
+    result = parse(agent, text)
+    assert result["intent"]["name"] == intent, result["intent_ranking"][:3]
+    assert {"entity": "language", "value": language}.items() <= result["entities"][0].items()
+    answers = reply(agent, text, sender=f"understood-{text}")
+    assert len(answers) == 1 and answers[0].startswith(ANSWER_START[(intent, language)]), answers
+
+
+def test_parse_result_looks_like_rasas(agent):
+    result = parse(agent, "where is my order?")
+    assert result["intent"]["name"] == "track_order"
+    ranking = result["intent_ranking"]
+    assert [r["confidence"] for r in ranking] == sorted((r["confidence"] for r in ranking), reverse=True)
+    assert ranking[0]["name"] == "track_order"
+    assert 0 < result["intent"]["confidence"] <= 1
+
+
+def test_conversation_keeps_its_language_when_a_message_has_none(agent):
+    sender = "keeps-language"
+    assert reply(agent, "Merhaba, nasılsın?", sender)[0].startswith(GREETING["tr"])
+    follow_up = reply(agent, "👍", sender)  # no letters: the slot keeps "tr"
+    assert follow_up and follow_up[0].startswith("Üzgünüm"), follow_up
+
+
+def test_khmer_greeting_gets_a_khmer_answer(agent):
+    """Single-word Khmer is hard for e5-small: greeted back or asked to rephrase, but in Khmer."""
+    answers = reply(agent, "សួស្តី", sender="khmer-greeting")
+    assert answers and answers[0].startswith(("សួស្តី!", "សូមអភ័យទោស")), answers
+
+
+def test_unanswered_language_falls_back_to_english(agent):
+    result = parse(agent, "Bonjour, quelles sont vos heures d'ouverture ?")
+    assert result["entities"][0]["value"] == "fr"
+    answers = reply(agent, "Bonjour, quelles sont vos heures d'ouverture ?", sender="french")
+    assert answers and answers[0].isascii(), answers  # the English variation
+
+
+BAD_INPUT = {
+    "empty": "",
+    "whitespace": "  \t \n ",
+    "long": "Where is my order? " * 263,  # ~5,000 characters, far beyond 512 tokens
+    "emoji only": "🙂🎉🚀",
+    "mixed scripts": "hello merhaba សួស្តី 你好 مرحبا",
+    "control characters": "\x00\x07hello\x1b[31m\x7f",
+    "lone surrogate-like junk": "\ufffd\ufffe text \u200b\u202e",
+}
+
+
+@pytest.mark.parametrize("name", BAD_INPUT)
+def test_bad_input_gets_a_parse_result_and_an_answer(agent, name):
+    text = BAD_INPUT[name]
+    result = parse(agent, text)
+    assert result["intent"]["name"], result
+    assert 0 <= result["intent"]["confidence"] <= 1
+    answers = reply(agent, text, sender=f"bad-{name}")
+    assert answers and all(answers), answers
