@@ -68,3 +68,35 @@ def reply(agent, text: str, sender: str) -> list:
     """The bot's answer texts to one user message, as a channel would receive them."""
     responses = _LOOP.run_until_complete(agent.handle_text(text, sender_id=sender))
     return [r.get("text", "") for r in responses]
+
+
+def build_component(component_class, storage, name: str, **config):
+    """Creates a graph component the way Rasa's graph does (ModelStorage, Resource, context)."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.resource import Resource
+
+    context = ExecutionContext(GraphSchema({}), node_name=name)
+    return component_class.create({**component_class.get_default_config(), **config},
+                                  storage, Resource(name), context)
+
+
+def load_component(component_class, storage, name: str, **config):
+    """Loads a persisted component back the way a running bot does."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.resource import Resource
+
+    context = ExecutionContext(GraphSchema({}), node_name=name)
+    return component_class.load({**component_class.get_default_config(), **config},
+                                storage, Resource(name), context)
+
+
+def messages(*texts):
+    from rasa.shared.nlu.training_data.message import Message
+
+    return [Message(data={"text": text}) for text in texts]
+
+
+def demo_training_data():
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return load_data(str(ROOT / "data" / "nlu.yml"))

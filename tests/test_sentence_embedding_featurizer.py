@@ -1,0 +1,84 @@
+"""SentenceEmbeddingFeaturizer: sentence features from the frozen encoder, cached on disk for training."""
+import numpy as np
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components import sentence_encoder
+from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
+from components.sentence_encoder import EncoderNotFound
+from tests.conftest import build_component, demo_training_data, messages
+
+
+@pytest.fixture()
+def featurizer(tmp_path):
+    return build_component(SentenceEmbeddingFeaturizer, LocalModelStorage(tmp_path), "featurizer",
+                           prompt="query: ", cache_dir=str(tmp_path / "cache"))
+
+
+@pytest.fixture()
+def encoded_texts(monkeypatch):
+    """Records every text that really goes through the encoder (the encoder itself still runs)."""
+    seen = []
+    real_encode = sentence_encoder.encode
+
+    def spy(model_name, texts, *args, **kwargs):
+        seen.extend(texts)
+        return real_encode(model_name, texts, *args, **kwargs)
+
+    monkeypatch.setattr(sentence_encoder, "encode", spy)
+    return seen
+
+
+def sentence_vector(message) -> np.ndarray:
+    sequence, sentence = message.get_dense_features("text")
+    assert sequence is None
+    return sentence.features
+
+
+def test_adds_one_normalised_sentence_vector(featurizer):
+    message, = featurizer.process(messages("Wo ist meine Bestellung?"))
+    vector = sentence_vector(message)
+    assert vector.shape == (1, 384)
+    assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_translations_land_closer_than_unrelated_sentences(featurizer):
+    english, turkish, khmer, unrelated = (sentence_vector(m)[0] for m in featurizer.process(
+        messages("What time do you open?", "Saat kaçta açıyorsunuz?", "តើហាងបើកម៉ោងប៉ុន្មាន?",
+                 "I forgot my password")))
+    assert english @ turkish > english @ unrelated
+    assert english @ khmer > english @ unrelated
+
+
+def test_empty_and_huge_messages_still_get_features(featurizer):
+    for message in featurizer.process(messages("", "a" * 5000, "🙂")):
+        assert np.isfinite(sentence_vector(message)).all()
+
+
+def test_retraining_encodes_only_new_examples(featurizer, encoded_texts):
+    data = demo_training_data()
+    featurizer.process_training_data(data)
+    first_pass = len(encoded_texts)
+    assert first_pass >= len(data.intent_examples)
+
+    encoded_texts.clear()
+    grown = data.merge(TrainingData(messages("how much does shipping cost?")))
+    featurizer.process_training_data(grown)
+    assert encoded_texts == ["how much does shipping cost?"]
+    assert all(m.get_dense_features("text")[1] is not None for m in grown.training_examples if m.get("text"))
+
+
+def test_cached_and_fresh_features_agree(featurizer):
+    data = demo_training_data()
+    featurizer.process_training_data(data)
+    first = data.intent_examples[0]
+    again = featurizer.process_training_data(demo_training_data()).intent_examples[0]
+    fresh, = featurizer.process(messages(first.get("text")))
+    np.testing.assert_allclose(sentence_vector(again), sentence_vector(fresh), atol=1e-5)
+
+
+def test_missing_encoder_says_what_to_do(tmp_path):
+    with pytest.raises(EncoderNotFound, match="no-such-model"):
+        build_component(SentenceEmbeddingFeaturizer, LocalModelStorage(tmp_path), "featurizer",
+                        model_name=str(tmp_path / "no-such-model"))

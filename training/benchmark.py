@@ -1,0 +1,164 @@
+"""Speed and memory of the bot, as a user meets them: `python -m training.benchmark --out DIR`.
+
+Measures, on the demo bot (a copy of config.yml, domain.yml and data/):
+- `rasa train` from nothing (empty embedding and Rasa caches);
+- `rasa train` again after adding one English intent with 10 examples;
+- parse latency in-process (Agent.parse_message), median and p95;
+- resident memory of a `rasa run` server after it has answered messages.
+Writes DIR/report.json and prints a table for the README.
+"""
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA = str(Path(sys.executable).with_name("rasa"))
+NEW_INTENT = "ask_price"
+NEW_EXAMPLES = [
+    "how much does it cost?", "what is the price?", "how expensive is it?", "what are your prices?",
+    "is it free?", "how much do I have to pay?", "can you tell me the price?", "what does shipping cost?",
+    "are there any discounts?", "price list please",
+]
+PARSE_MESSAGES = [
+    "hello there", "where is my order?", "I forgot my password", "Merhaba, nasılsın?",
+    "Saat kaçta açıksınız?", "ហាងបើកម៉ោងប៉ុន្មាន?", "តើអ្នកជាមនុស្សឬ?", "Wo ist meine Bestellung?",
+    "我忘记了密码", "أين طلبي؟", "are you a bot?", "thanks a lot",
+]
+
+
+def copy_project(destination: Path) -> Path:
+    for name in ("config.yml", "domain.yml", "data"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, destination / name)
+    return destination
+
+
+def add_intent(project: Path, name: str = NEW_INTENT, examples=NEW_EXAMPLES,
+               answer: str = "Prices are listed on our website.") -> None:
+    """What a bot author does: new English examples, the intent and its answer in the domain, a rule."""
+    nlu = "\n".join(f"    - {example}" for example in examples)
+    (project / "data" / f"{name}.yml").write_text(
+        f'version: "3.1"\nnlu:\n- intent: {name}\n  examples: |\n{nlu}\n'
+        f'rules:\n- rule: {name}\n  steps:\n  - intent: {name}\n  - action: utter_{name}\n',
+        encoding="utf-8")
+    domain_file = project / "domain.yml"
+    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8"))
+    domain["intents"].append(name)
+    domain["responses"][f"utter_{name}"] = [{"text": answer}]
+    domain_file.write_text(yaml.safe_dump(domain, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def rasa_train(project: Path, env: dict) -> float:
+    started = time.perf_counter()
+    subprocess.run([RASA, "train", "--out", "models"], cwd=project, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def newest_model(project: Path) -> Path:
+    return max((project / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+
+
+def parse_latencies_ms(model: Path, rounds: int) -> list:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    loop = asyncio.new_event_loop()
+    for text in PARSE_MESSAGES:  # warm-up
+        loop.run_until_complete(agent.parse_message(text))
+    latencies = []
+    for _ in range(rounds):
+        for text in PARSE_MESSAGES:
+            started = time.perf_counter()
+            loop.run_until_complete(agent.parse_message(text))
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def server_rss_mb(project: Path, model: Path, env: dict) -> float:
+    """Starts `rasa run`, chats through the REST channel, reads the server's resident memory."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([RASA, "run", "-m", str(model), "--port", str(port), "-i", "127.0.0.1"],
+                              cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                for i, text in enumerate(PARSE_MESSAGES):
+                    body = json.dumps({"sender": f"bench{i}", "message": text}).encode()
+                    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+                    urllib.request.urlopen(request, timeout=30).read()
+                break
+            except OSError:
+                time.sleep(1)
+        else:
+            raise RuntimeError("rasa run did not answer within 180 s")
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def percentile(values, q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=20, help="passes over the parse messages")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = copy_project(Path(tmp))
+        env = {**os.environ, "MULTILINGUAL_RASA_CACHE": str(Path(tmp, "embeddings")),
+               "RASA_CACHE_DIRECTORY": str(Path(tmp, "rasa-cache")), "PYTHONPATH": str(ROOT),
+               "TF_CPP_MIN_LOG_LEVEL": "2"}
+        print("Training from nothing...")
+        first_train = rasa_train(project, env)
+        model = newest_model(project)
+        print("Retraining after adding one English intent...")
+        add_intent(project)
+        retrain = rasa_train(project, env)
+        print("Timing parses...")
+        latencies = parse_latencies_ms(model, args.rounds)
+        print("Measuring the memory of `rasa run`...")
+        rss = server_rss_mb(project, model, env)
+
+    report = {
+        "train_seconds": round(first_train, 1),
+        "retrain_after_new_intent_seconds": round(retrain, 1),
+        "parse_latency_ms": {"median": round(statistics.median(latencies), 1),
+                             "p95": round(percentile(latencies, 0.95), 1), "n": len(latencies)},
+        "server_rss_mb": round(rss),
+        "cpu_count": os.cpu_count(),
+    }
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n| measure | value |\n|---|---|\n"
+          f"| `rasa train`, from nothing | {report['train_seconds']} s |\n"
+          f"| `rasa train` after adding an intent (10 examples) | {report['retrain_after_new_intent_seconds']} s |\n"
+          f"| parse latency, in-process, median / p95 | {report['parse_latency_ms']['median']} / "
+          f"{report['parse_latency_ms']['p95']} ms |\n"
+          f"| `rasa run` resident memory | {report['server_rss_mb']} MB |")
+
+
+if __name__ == "__main__":
+    main()
