@@ -3,8 +3,11 @@
 Not a graph component itself: the featurizer and the zero-shot fallback both
 need the same encoder, so it is loaded once per process here and shared.
 """
+import ctypes
 import hashlib
+import json
 import logging
+import mmap
 import os
 import sqlite3
 import threading
@@ -47,7 +50,64 @@ def load_encoder(model_name: str):
             f"offline default is '{EMBEDDED_ENCODER}' (built by `make setup`)."
         ) from error
     encoder.eval()
+    if local is not None:
+        _use_sentencepiece_directly(encoder, local)
+        _map_word_embeddings_from_disk(encoder, local / "model.safetensors")
     return encoder
+
+
+def _use_sentencepiece_directly(encoder, folder: Path) -> None:
+    """Tokenize with SentencePiece itself when the folder ships a SentencePiece model.
+
+    transformers' AutoTokenizer converts it into a `tokenizers` trie, which for
+    XLM-R's 250k pieces holds over 500 MB; SentencePiece's own needs about 60 MB.
+    """
+    config_file = folder / "tokenizer_config.json"
+    if not (folder / "tokenizer.model").exists() or not config_file.exists():
+        return
+    if json.loads(config_file.read_text(encoding="utf-8")).get("backend") != "sentencepiece":
+        return
+    from transformers.tokenization_utils_sentencepiece import SentencePieceBackend
+
+    module, converted = encoder[0], encoder[0].processor
+    module.processor = SentencePieceBackend.from_pretrained(str(folder))
+    for helper in vars(module).values():  # e.g. the input formatter keeps its own reference
+        if getattr(helper, "processor", None) is converted:
+            helper.processor = module.processor
+
+
+def _map_word_embeddings_from_disk(encoder, weights: Path) -> None:
+    """Serve the vocabulary matrix from the weights file instead of a private copy.
+
+    XLM-R's 250k-row matrix is ~380 MB in float32, yet a conversation touches a few
+    thousand rows: memory-mapped, the untouched rows never occupy RAM, and all
+    processes of a host share the touched ones.
+    """
+    import torch
+
+    embedding = getattr(getattr(encoder[0], "auto_model", None), "get_input_embeddings", lambda: None)()
+    if embedding is None or not weights.exists():
+        return
+    with weights.open("rb") as file:
+        header_size = int.from_bytes(file.read(8), "little")
+        header = json.loads(file.read(header_size))
+    shape = list(embedding.weight.shape)
+    for name, info in header.items():
+        if name.endswith("word_embeddings.weight") and info.get("dtype") == "F32" and info["shape"] == shape:
+            start = 8 + header_size + info["data_offsets"][0]
+            rows = np.memmap(weights, dtype=np.float32, mode="c", offset=start, shape=tuple(shape))
+            rows._mmap.madvise(mmap.MADV_RANDOM)  # rows are looked up at random: no read-ahead
+            embedding.weight = torch.nn.Parameter(torch.from_numpy(rows), requires_grad=False)
+            _release_freed_memory()
+            return
+
+
+def _release_freed_memory() -> None:
+    """Give the replaced copy back to the OS now (glibc keeps freed heap pages otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the memory is reused by the process instead
+        pass
 
 
 def _resolve_local(model_name: str) -> Optional[Path]:

