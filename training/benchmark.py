@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from training.evaluate import quiet_rasa_logs
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).with_name("rasa"))
 NEW_INTENT = "ask_price"
@@ -126,6 +128,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=20, help="passes over the parse messages")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    quiet_rasa_logs()
 
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_project(Path(tmp))

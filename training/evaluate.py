@@ -1,0 +1,188 @@
+"""Cross-lingual evaluation through Rasa's own training and parsing code.
+
+    python -m training.evaluate --config config.yml --train TRAIN --test TEST [TEST ...] --out DIR
+                                [--baseline CONFIG]
+
+Trains the NLU pipeline of CONFIG on the English TRAIN file (`rasa.model_training.train_nlu`), parses
+every TEST message one at a time with `Agent.parse_message`, as a running bot does, and writes
+DIR/report.json, DIR/accuracy_by_language.png and DIR/confusion_matrix.png. `accuracy` scores the top
+intent other than `nlu_fallback`; `fallback_rate` says how often the FallbackClassifier stepped in.
+"""
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import pandas as pd
+from sklearn.metrics import f1_score
+from tqdm import tqdm
+
+from training.datasets import DatasetError, load_examples, rasa_safe_names, write_rasa_nlu
+
+FALLBACK_INTENT = "nlu_fallback"
+MAX_CONFUSIONS = 30
+
+
+def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataFrame],
+                    workdir: Path) -> Tuple[dict, pd.DataFrame]:
+    """Trains CONFIG on TRAIN, parses every test message; returns its report and the predictions."""
+    from rasa.core.agent import Agent
+    from rasa.model_training import train_nlu
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    names = rasa_safe_names(train["intent"])
+    original_name = {safe: name for name, safe in names.items()}
+    write_rasa_nlu(train, workdir / "train.yml", names)
+    os.environ["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")  # measure a real training
+
+    started = time.perf_counter()
+    model = train_nlu(config=str(config), nlu_data=str(workdir / "train.yml"), output=str(workdir / "models"))
+    train_seconds = time.perf_counter() - started
+    if model is None:
+        raise RuntimeError(f"Rasa could not train {config}; see the log above.")
+
+    agent = Agent.load(model)
+    loop = asyncio.new_event_loop()
+    latencies: List[float] = []
+    results, all_scored = {}, []
+    for test_name, frame in tests.items():
+        predicted, fell_back = [], []
+        for text in tqdm(frame["text"], desc=f"{config.name} on {test_name}", unit="msg"):
+            started = time.perf_counter()
+            parsed = loop.run_until_complete(agent.parse_message(text))
+            latencies.append((time.perf_counter() - started) * 1000)
+            predicted.append(original_name.get(top_intent(parsed), top_intent(parsed)))
+            fell_back.append((parsed.get("intent") or {}).get("name") == FALLBACK_INTENT)
+        scored = frame.assign(predicted=predicted, fell_back=fell_back)
+        all_scored.append(scored.assign(test=test_name))
+        results[test_name] = score_test(scored, known_intents=set(names))
+    loop.close()
+    report = {
+        "config": str(config),
+        "tests": results,
+        "latency_ms": {"median": round(statistics.median(latencies), 2), "p95": round(percentile(latencies, 95), 2)},
+        "train_seconds": round(train_seconds, 1),
+        "sentences_per_s": round(1000 * len(latencies) / sum(latencies), 1),
+    }
+    return report, pd.concat(all_scored, ignore_index=True)
+
+
+def top_intent(parsed: dict) -> Optional[str]:
+    """The best intent that is not the fallback (the FallbackClassifier keeps the ranking below it)."""
+    for entry in parsed.get("intent_ranking") or [parsed.get("intent") or {}]:
+        if entry.get("name") and entry["name"] != FALLBACK_INTENT:
+            return entry["name"]
+    return None
+
+
+def score_test(scored: pd.DataFrame, known_intents: set) -> dict:
+    result = scores(scored)
+    unknown = scored.loc[~scored["intent"].isin(known_intents), "intent"].value_counts()
+    result["unknown_intents"] = {name: int(count) for name, count in unknown.items()}
+    if "language" in scored.columns:
+        result["by_language"] = {language: scores(group)
+                                 for language, group in scored.groupby("language", sort=True)}
+    else:
+        result["by_language"] = {}
+    return result
+
+
+def scores(scored: pd.DataFrame) -> dict:
+    truth, predicted = scored["intent"], scored["predicted"].fillna("")
+    errors = scored[truth != predicted].groupby(["intent", "predicted"]).size().sort_values(ascending=False)
+    return {
+        "n": int(len(scored)),
+        "accuracy": round(float((truth == predicted).mean()), 4),
+        "macro_f1": round(float(f1_score(truth, predicted, labels=sorted(set(truth)), average="macro",
+                                         zero_division=0)), 4),
+        "fallback_rate": round(float(scored["fell_back"].mean()), 4),
+        "confusions": [{"intent": t, "predicted": p, "count": int(c)}
+                       for (t, p), c in errors.head(MAX_CONFUSIONS).items()],
+    }
+
+
+def percentile(values: List[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def table(report: dict) -> str:
+    """The README's table: one row per test file (and per language inside it)."""
+    baseline = report.get("baseline")
+    header = "| test | n | accuracy | macro F1 |" + (" baseline accuracy | baseline macro F1 |" if baseline else "")
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for name, result in report["tests"].items():
+        rows = [(name, result)] + [(f"{name} [{lang}]", r) for lang, r in result["by_language"].items()]
+        for label, row in rows:
+            other = _lookup(baseline, name, label, row) if baseline else None
+            cells = [label, row["n"], f"{row['accuracy']:.3f}", f"{row['macro_f1']:.3f}"]
+            if other:
+                cells += [f"{other['accuracy']:.3f}", f"{other['macro_f1']:.3f}"]
+            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def _lookup(baseline: dict, name: str, label: str, row: dict) -> Optional[dict]:
+    result = baseline["tests"].get(name)
+    if result is None or label == name:
+        return result
+    return result["by_language"].get(label[len(name) + 2:-1])
+
+
+def quiet_rasa_logs() -> None:
+    """Rasa logs every parse at debug level; an evaluation of thousands of messages wants warnings only."""
+    import logging
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, required=True, help="Rasa config to evaluate")
+    parser.add_argument("--train", type=Path, required=True, help="English training examples")
+    parser.add_argument("--test", type=Path, nargs="+", required=True, help="test files, any language")
+    parser.add_argument("--out", type=Path, required=True, help="folder for report.json and plots")
+    parser.add_argument("--baseline", type=Path, help="a second config, evaluated on the same data")
+    args = parser.parse_args(argv)
+
+    from training.plots import plot_accuracy_by_language, plot_confusion_matrix
+
+    quiet_rasa_logs()
+
+    try:
+        train = load_examples(args.train)
+        tests = {path.name: load_examples(path) for path in args.test}
+    except DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        main_report, predictions = evaluate_config(args.config, train, tests, Path(tmp, "main"))
+        report = {"train": str(args.train), "n_train": int(len(train)), **main_report}
+        if args.baseline:
+            report["baseline"], _ = evaluate_config(args.baseline, train, tests, Path(tmp, "baseline"))
+    predictions.to_csv(args.out / "predictions.csv", index=False)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    plot_accuracy_by_language(report, args.out / "accuracy_by_language.png")
+    plot_confusion_matrix(predictions, args.out / "confusion_matrix.png", title=str(args.config))
+    print(table(report))
+    for name, result in report["tests"].items():
+        if result["unknown_intents"]:
+            print(f"note: {name} has intents the training data lacks, counted as errors: {result['unknown_intents']}")
+    print(f"\nlatency median {report['latency_ms']['median']} ms, p95 {report['latency_ms']['p95']} ms; "
+          f"training {report['train_seconds']} s; wrote {args.out / 'report.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Pictures of evaluation results: accuracy per language, confusion matrix."""
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def accuracy_rows(report: dict) -> dict:
+    """{label: accuracy} per test file, or per language inside a file that has a language column."""
+    rows = {}
+    for name, result in report["tests"].items():
+        by_language = result["by_language"]
+        if by_language:
+            rows.update({f"{name} [{lang}]": r["accuracy"] for lang, r in by_language.items()})
+        else:
+            rows[name.split(".")[0] if name.endswith(".conll") else name] = result["accuracy"]
+    return rows
+
+
+def plot_accuracy_by_language(report: dict, path: Path) -> None:
+    ours = accuracy_rows(report)
+    series = {Path(report["config"]).name: ours}
+    if report.get("baseline"):
+        series[Path(report["baseline"]["config"]).name + " (baseline)"] = accuracy_rows(report["baseline"])
+    labels = list(ours)
+    width = 0.8 / len(series)
+    figure, axes = plt.subplots(figsize=(max(6, 0.8 * len(labels) + 2), 4.5))
+    for i, (name, values) in enumerate(series.items()):
+        positions = np.arange(len(labels)) + (i - (len(series) - 1) / 2) * width
+        axes.bar(positions, [values.get(label, 0) for label in labels], width, label=name)
+    axes.set_xticks(np.arange(len(labels)))
+    axes.set_xticklabels(labels, rotation=30, ha="right")
+    axes.set_ylim(0, 1.12)
+    axes.set_yticks(np.linspace(0, 1, 6))
+    axes.set_ylabel("intent accuracy")
+    axes.set_title(f"Trained on {Path(report['train']).name} ({report['n_train']} examples)")
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(loc="upper center", ncol=len(series), fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_confusion_matrix(predictions: pd.DataFrame, path: Path, title: str) -> None:
+    """Rows: true intent; columns: predicted; each row sums to 1 over all test files."""
+    labels = sorted(set(predictions["intent"]) | set(predictions["predicted"].fillna("(none)")))
+    index = {label: i for i, label in enumerate(labels)}
+    counts = np.zeros((len(labels), len(labels)))
+    for truth, predicted in zip(predictions["intent"], predictions["predicted"].fillna("(none)")):
+        counts[index[truth], index[predicted]] += 1
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(6, 0.45 * len(labels) + 3)
+    figure, axes = plt.subplots(figsize=(size, size))
+    image = axes.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(range(len(labels)))
+    axes.set_xticklabels(labels, rotation=90, fontsize=8)
+    axes.set_yticks(range(len(labels)))
+    axes.set_yticklabels(labels, fontsize=8)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true intent")
+    axes.set_title(f"{title}: {len(predictions)} test messages")
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
