@@ -35,6 +35,8 @@ LEARNING_RATE_KEY = "learning_rate"
 BALANCE_CLASSES_KEY = "balance_classes"
 RANDOM_SEED_KEY = "random_seed"
 
+# Each ranking entry names the classifier that produced it (the zero-shot fallback adds its own).
+CLASSIFIER_KEY = "classifier"
 MODEL_FILE = "head.keras"
 LABELS_FILE = "labels.json"
 
@@ -164,7 +166,8 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         length = self.component_config[RANKING_LENGTH]
         if length > 0:
             order = order[:length]
-        return [{INTENT_NAME_KEY: self.labels[i], "confidence": float(row[i])} for i in order]
+        return [{INTENT_NAME_KEY: self.labels[i], "confidence": float(row[i]), CLASSIFIER_KEY: self.__class__.__name__}
+                for i in order]
 
     def _features(self, messages: List[Message]) -> np.ndarray:
         rows = []

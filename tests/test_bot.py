@@ -17,6 +17,9 @@ UNDERSTOOD = [
     ("ហាងបើកនៅថ្ងៃអាទិត្យទេ?", "opening_hours", "km"),
     ("តើអ្នកជាមនុស្សឬ?", "bot_challenge", "km"),
     ("សូមអរគុណច្រើន", "thank", "km"),
+    # cancel_subscription has no examples at all: the zero-shot classifier finds it from its description.
+    ("I want to cancel my subscription", "cancel_subscription", "en"),
+    ("Aboneliğimi iptal etmek istiyorum", "cancel_subscription", "tr"),
 ]
 
 GREETING = {"en": "Hello! How can I help", "tr": "Merhaba!", "km": "សួស្តី!"}
@@ -31,6 +34,8 @@ ANSWER_START = {
     ("thank", "km"): "មិនអីទេ",
     ("greet", "en"): GREETING["en"],
     ("greet", "tr"): GREETING["tr"],
+    ("cancel_subscription", "en"): "I'm sorry to see you go",
+    ("cancel_subscription", "tr"): "Gitmenize üzüldük",
 }
 
 

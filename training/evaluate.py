@@ -29,16 +29,20 @@ FALLBACK_INTENT = "nlu_fallback"
 MAX_CONFUSIONS = 30
 
 
-def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataFrame],
-                    workdir: Path) -> Tuple[dict, pd.DataFrame]:
-    """Trains CONFIG on TRAIN, parses every test message; returns its report and the predictions."""
+def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataFrame], workdir: Path,
+                    extra_intents: Optional[Dict[str, str]] = None) -> Tuple[dict, pd.DataFrame]:
+    """Trains CONFIG on TRAIN, parses every test message; returns its report and the predictions.
+
+    `extra_intents` maps intents the config knows without examples (zero-shot labels) to their Rasa names.
+    """
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
 
     workdir.mkdir(parents=True, exist_ok=True)
     names = rasa_safe_names(train["intent"])
-    original_name = {safe: name for name, safe in names.items()}
     write_rasa_nlu(train, workdir / "train.yml", names)
+    names.update(extra_intents or {})
+    original_name = {safe: name for name, safe in names.items()}
     os.environ["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")  # measure a real training
 
     started = time.perf_counter()

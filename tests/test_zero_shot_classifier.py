@@ -1,0 +1,184 @@
+"""ZeroShotIntentClassifier: the mT5-XNLI mechanics on a tiny random model, the embedding backend for real."""
+import numpy as np
+import pytest
+import torch
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+from components.keras_intent_classifier import KerasIntentClassifier
+from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
+from components.zero_shot_backends import (ENTAILMENT_VS_CONTRADICTION, SOFTMAX_OVER_LABELS, EmbeddingBackend,
+                                           MT5XNLIBackend, NLIModelUnavailable, load_nli_model, softmax)
+from components.zero_shot_classifier import ZeroShotIntentClassifier
+from tests.conftest import build_component, demo_training_data, load_component, messages
+
+CANCEL = {"cancel_subscription": "the user wants to cancel their subscription or membership"}
+
+
+@pytest.fixture(scope="module")
+def tiny_nli_model(tmp_path_factory) -> str:
+    """A randomly initialised MT5ForConditionalGeneration and a SentencePiece model with ▁0 ▁1 ▁2."""
+    import json
+
+    import sentencepiece as spm
+    from transformers import AutoTokenizer, MT5Config, MT5ForConditionalGeneration
+
+    folder = tmp_path_factory.mktemp("tiny-mt5-xnli")
+    lines = [f"xnli: premise: {p} hypothesis: This example is {h}. {label}"
+             for p in ("hello there", "where is my order", "merhaba") for h in ("greeting", "order") for label in "012"]
+    (folder / "corpus.txt").write_text("\n".join(lines * 5), encoding="utf-8")
+    spm.SentencePieceTrainer.train(input=str(folder / "corpus.txt"), model_prefix=str(folder / "spiece"),
+                                   vocab_size=40, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, minloglevel=2)
+    (folder / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "T5Tokenizer", "extra_ids": 0, "eos_token": "</s>", "pad_token": "<pad>",
+         "unk_token": "<unk>"}))
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    torch.manual_seed(0)
+    config = MT5Config(vocab_size=40, d_model=16, d_ff=32, d_kv=8, num_layers=1, num_decoder_layers=1,
+                       num_heads=2, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+    MT5ForConditionalGeneration(config).save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    return str(folder)
+
+
+def nli_classifier(storage_dir, model: str, **config) -> ZeroShotIntentClassifier:
+    return build_component(ZeroShotIntentClassifier, LocalModelStorage(storage_dir), "zero_shot",
+                           backend="mt5-xnli", nli_model=model, labels=CANCEL, **config)
+
+
+def unsure_message(text: str):
+    """A message as the Keras head leaves it when unsure."""
+    message, = messages(text)
+    ranking = [{"name": "greet", "confidence": 0.3}, {"name": "track_order", "confidence": 0.25}]
+    message.set("intent", ranking[0])
+    message.set("intent_ranking", ranking)
+    return message
+
+
+def test_prompts_follow_the_xnli_format():
+    assert MT5XNLIBackend.prompts("hi there", ["This example is greeting."]) == [
+        "xnli: premise: hi there hypothesis: This example is greeting."]
+
+
+def test_class_tokens_are_the_pieces_0_1_2(tiny_nli_model):
+    import sentencepiece as spm
+
+    pieces = spm.SentencePieceProcessor(model_file=f"{tiny_nli_model}/spiece.model")
+    expected = [pieces.piece_to_id(p) for p in ("▁0", "▁1", "▁2")]
+    assert MT5XNLIBackend(tiny_nli_model).class_token_ids() == expected
+    assert pieces.unk_id() not in expected
+
+
+def test_scores_match_a_hand_computation_on_the_same_logits(tiny_nli_model):
+    tokenizer, model = load_nli_model(tiny_nli_model)
+    hypotheses = ["This example is greeting.", "This example is order."]
+    batch = tokenizer(MT5XNLIBackend.prompts("merhaba", hypotheses), return_tensors="pt", padding=True)
+    start = torch.full((len(hypotheses), 1), model.config.decoder_start_token_id)
+    with torch.inference_mode():
+        logits = model(**batch, decoder_input_ids=start).logits[:, 0, :]
+    ids = MT5XNLIBackend(tiny_nli_model).class_token_ids()
+    by_hand = logits[:, ids].numpy()
+    entail = np.exp(by_hand[:, 0]) / np.exp(by_hand[:, 0]).sum()
+    versus = np.exp(by_hand[:, 0]) / (np.exp(by_hand[:, 0]) + np.exp(by_hand[:, 2]))
+    np.testing.assert_allclose(MT5XNLIBackend(tiny_nli_model, SOFTMAX_OVER_LABELS).probabilities("merhaba", hypotheses),
+                               entail, rtol=1e-4)
+    np.testing.assert_allclose(
+        MT5XNLIBackend(tiny_nli_model, ENTAILMENT_VS_CONTRADICTION).probabilities("merhaba", hypotheses),
+        versus, rtol=1e-4)
+
+
+def test_one_batched_generate_call_per_message(tiny_nli_model, tmp_path, monkeypatch):
+    _, model = load_nli_model(tiny_nli_model)
+    calls = []
+    real_generate = model.generate
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["input_ids"].shape[0])
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", spy)
+    classifier = nli_classifier(tmp_path, tiny_nli_model, min_confidence=0.0)
+    classifier.train(demo_training_data())
+    first, second = classifier.process([unsure_message("I want to cancel"), unsure_message("merhaba")])
+    assert calls == [3, 3]  # one call per message: the zero-shot label and the head's two candidates
+    assert first.get("intent")["name"] in {"cancel_subscription", "greet"}
+    sources = {e["name"]: e.get("classifier") for e in first.get("intent_ranking")}
+    if first.get("intent")["name"] == "cancel_subscription":
+        assert sources["cancel_subscription"] == "ZeroShotIntentClassifier"
+
+
+def test_unloadable_nli_model_is_a_clear_training_error(tmp_path):
+    classifier = nli_classifier(tmp_path, str(tmp_path / "no-such-model"))
+    with pytest.raises(NLIModelUnavailable, match="backend: embedding"):
+        classifier.train(demo_training_data())
+
+
+def test_unloadable_nli_model_never_crashes_a_parse(tmp_path):
+    classifier = nli_classifier(tmp_path, str(tmp_path / "no-such-model"))
+    message, = classifier.process([unsure_message("cancel my plan")])
+    assert message.get("intent")["name"] == "greet"
+
+
+def test_temperature_follows_how_tight_the_intents_are():
+    rng = np.random.default_rng(0)
+    centres = np.eye(4, 16)
+
+    def fitted_temperature(spread):
+        points = np.repeat(centres, 10, axis=0) + spread * rng.normal(size=(40, 16))
+        points /= np.linalg.norm(points, axis=1, keepdims=True)
+        names = [str(i) for i in range(4)]
+        backend = EmbeddingBackend()
+        backend.fit(centres, points, [str(i) for i in range(4) for _ in range(10)], names)
+        return backend.temperature
+
+    assert 0 < fitted_temperature(0.05) < fitted_temperature(0.8)
+
+
+@pytest.fixture(scope="module")
+def embedding_pipeline(tmp_path_factory, embedding_cache):
+    """The real pipeline: featurizer, Keras head and zero-shot classifier with the embedding backend."""
+    directory = tmp_path_factory.mktemp("zero-shot")
+    storage = LocalModelStorage(directory)
+    featurizer = build_component(SentenceEmbeddingFeaturizer, storage, "featurizer", prompt="query: ")
+    head = build_component(KerasIntentClassifier, storage, "head")
+    zero_shot = build_component(ZeroShotIntentClassifier, storage, "zero_shot", labels=CANCEL, head_threshold=0.7)
+    data = featurizer.process_training_data(demo_training_data())
+    head.train(data)
+    zero_shot.train(data)
+    return directory, featurizer, head, zero_shot
+
+
+def classify(pipeline, *texts):
+    _, featurizer, head, zero_shot = pipeline
+    return zero_shot.process(head.process(featurizer.process(messages(*texts))))
+
+
+@pytest.mark.parametrize("text", ["I want to cancel my subscription", "Aboneliğimi iptal etmek istiyorum",
+                                  "Ich möchte mein Abonnement kündigen"])
+def test_embedding_backend_finds_an_intent_without_examples(embedding_pipeline, text):
+    message, = classify(embedding_pipeline, text)
+    assert message.get("intent")["name"] == "cancel_subscription", message.get("intent_ranking")[:3]
+    ranking = message.get("intent_ranking")
+    assert ranking[0]["classifier"] == "ZeroShotIntentClassifier"
+    assert {e["classifier"] for e in ranking[1:]} == {"KerasIntentClassifier"}
+
+
+def test_confident_head_is_left_alone(embedding_pipeline):
+    message, = classify(embedding_pipeline, "where is my order?")
+    assert message.get("intent")["name"] == "track_order"
+    assert all(e["classifier"] == "KerasIntentClassifier" for e in message.get("intent_ranking"))
+
+
+def test_persist_and_load_give_the_same_decisions(embedding_pipeline):
+    directory, featurizer, head, zero_shot = embedding_pipeline
+    loaded = load_component(ZeroShotIntentClassifier, LocalModelStorage(directory), "zero_shot", labels=CANCEL,
+                            head_threshold=0.7)
+    texts = ["I want to cancel my subscription", "hello", "Aboneliğimi iptal etmek istiyorum"]
+    before = [m.get("intent") for m in classify(embedding_pipeline, *texts)]
+    after = [m.get("intent") for m in loaded.process(head.process(featurizer.process(messages(*texts))))]
+    assert [b["name"] for b in before] == [a["name"] for a in after]
+    np.testing.assert_allclose([b["confidence"] for b in before], [a["confidence"] for a in after], rtol=1e-5)
+    assert loaded.embedding.temperature == pytest.approx(zero_shot.embedding.temperature)
+
+
+def test_softmax_is_a_distribution():
+    assert softmax(np.array([1.0, 2.0, 3.0])).sum() == pytest.approx(1.0)
