@@ -13,7 +13,11 @@ ENCODER := encoders/multilingual-e5-small
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help setup venv encoder train chat test benchmark clean
+# Debian packages the tests drive: Redis (two replicas sharing state), Chromium (the web chat page),
+# and fonts that draw Khmer and Arabic in its screenshots.
+DEBIAN_PACKAGES := redis-server chromium chromium-driver fonts-khmeros fonts-kacst fonts-dejavu-core
+
+.PHONY: help setup venv encoder system-packages train chat test benchmark clean
 
 help:
 	@echo "make chat    set up, train if needed and talk to the bot in the terminal (rasa shell)"
@@ -55,8 +59,16 @@ train: setup
 chat: train
 	$(RASA) shell
 
-test: setup
+test: setup system-packages
 	$(PYTHON) -m pytest tests
+
+system-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 benchmark: setup
 	$(PYTHON) -m training.benchmark --out reports/benchmark

@@ -82,7 +82,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         if config[BACKEND_KEY] not in (EMBEDDING, MT5_XNLI):
             raise InvalidConfigException(f"{BACKEND_KEY} must be '{EMBEDDING}' or '{MT5_XNLI}'.")
         self.component_config = config
-        self.labels = {name: _label_spec(spec, config[HYPOTHESIS_TEMPLATE_KEY])
+        self.labels = {name: label_spec(spec, config[HYPOTHESIS_TEMPLATE_KEY])
                        for name, spec in (config[LABELS_KEY] or {}).items()}
         self._model_storage, self._resource = model_storage, resource
         self.names = names or []  # zero-shot labels and head intents with a vector (embedding backend)
@@ -189,7 +189,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding)
 
 
-def _label_spec(spec, template: str) -> dict:
+def label_spec(spec, template: str) -> dict:
     """Normalises a label's declaration: a plain description string, or a dict."""
     spec = {"description": spec} if isinstance(spec, str) else dict(spec or {})
     if not spec.get("description"):

@@ -6,7 +6,7 @@ from rasa.core.agent import Agent
 import yaml
 
 from components import sentence_encoder
-from components.zero_shot_classifier import ZeroShotIntentClassifier, _label_spec
+from components.zero_shot_classifier import ZeroShotIntentClassifier, label_spec
 from tests.conftest import parse, train_bot
 from training.benchmark import NEW_EXAMPLES, NEW_INTENT, add_intent
 
@@ -41,6 +41,6 @@ def zero_shot_label_texts(config_file) -> set:
         if component["name"].endswith(ZeroShotIntentClassifier.__name__):
             template = component.get("hypothesis_template", "This example is {}.")
             for spec in component.get("labels", {}).values():
-                spec = _label_spec(spec, template)
+                spec = label_spec(spec, template)
                 texts |= {spec["description"], spec["hypothesis"], *spec["examples"]}
     return texts
