@@ -17,12 +17,13 @@ export TOKENIZERS_PARALLELISM ?= false
 # and fonts that draw Khmer and Arabic in its screenshots.
 DEBIAN_PACKAGES := redis-server chromium chromium-driver fonts-khmeros fonts-kacst fonts-dejavu-core
 
-.PHONY: help setup venv encoder system-packages train chat test benchmark clean
+.PHONY: help setup venv encoder system-packages train chat serve test benchmark clean
 
 help:
 	@echo "make chat    set up, train if needed and talk to the bot in the terminal (rasa shell)"
 	@echo "make test    set up and run the test suite"
 	@echo "make train   (re)train the bot into models/ after editing data/, domain.yml or config.yml"
+	@echo "make serve   run the bot over HTTP: REST channel and web chat page at localhost:5005/webhooks/webchat/"
 	@echo "make setup   build the Python environment and the embedded encoder only"
 
 setup: venv encoder
@@ -58,6 +59,9 @@ train: setup
 
 chat: train
 	$(RASA) shell
+
+serve: train
+	$(RASA) run --credentials credentials.yml --endpoints endpoints.yml
 
 test: setup system-packages
 	$(PYTHON) -m pytest tests

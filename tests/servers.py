@@ -1,70 +1,12 @@
 """Real servers for the channel tests: `rasa run` and `redis-server`, on loopback, stopped by PID."""
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Optional
 
-import requests
-
-ROOT = Path(__file__).resolve().parent.parent
-RASA = str(Path(sys.executable).with_name("rasa"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class RasaServer:
-    """`rasa run` with the project's credentials.yml, the REST API enabled, on a free loopback port."""
-
-    def __init__(self, model: Path, log_dir: Path, endpoints: Optional[Path] = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [RASA, "run", "-m", str(model), "-i", "127.0.0.1", "--port", str(self.port),
-                   "--credentials", str(ROOT / "credentials.yml"), "--enable-api"]
-        if endpoints:
-            command += ["--endpoints", str(endpoints)]
-        self.log = (log_dir / f"rasa-{self.port}.log").open("w")
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-    def wait_until_ready(self, timeout: float = 240) -> "RasaServer":
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"rasa run exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                if requests.get(f"{self.url}/status", timeout=5).ok:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"rasa run on port {self.port} not ready after {timeout} s; see {self.log.name}")
-
-    def say(self, sender: str, message: str) -> list:
-        """The bot's answer texts to one message sent through the REST channel."""
-        reply = requests.post(f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
-                              timeout=60)
-        assert reply.status_code == 200, reply.text
-        return [answer.get("text", "") for answer in reply.json()]
-
-    def tracker(self, sender: str) -> dict:
-        return requests.get(f"{self.url}/conversations/{sender}/tracker", timeout=30).json()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+from training.rasa_server import ROOT, RasaServer, free_port  # noqa: F401  (the tests use them from here)
 
 
 class RedisServer:

@@ -122,3 +122,18 @@ def test_two_replicas_share_one_conversation_through_redis(trained_model, tmp_pa
         for replica in replicas:
             replica.stop()
         redis.stop()
+
+
+def test_auth_token_and_cors_as_documented(trained_model, tmp_path):
+    """The README's example: `rasa run --enable-api --auth-token SECRET --cors https://chat.example.com`."""
+    secured = RasaServer(trained_model, tmp_path, extra_args=["--auth-token", "s3cret", "--cors",
+                                                              "https://chat.example.com"])
+    try:
+        secured.wait_until_ready(token="s3cret")
+        assert requests.get(f"{secured.url}/status", timeout=10).status_code == 401
+        assert requests.get(f"{secured.url}/status", params={"token": "s3cret"}, timeout=10).ok
+        preflight = requests.options(f"{secured.url}/webhooks/rest/webhook", timeout=10, headers={
+            "Origin": "https://chat.example.com", "Access-Control-Request-Method": "POST"})
+        assert preflight.headers.get("Access-Control-Allow-Origin") == "https://chat.example.com"
+    finally:
+        secured.stop()

@@ -12,18 +12,17 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import yaml
 
 from training.evaluate import quiet_rasa_logs
+from training.rasa_server import RasaServer
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -89,32 +88,15 @@ def parse_latencies_ms(model: Path, rounds: int) -> list:
     return latencies
 
 
-def server_rss_mb(project: Path, model: Path, env: dict) -> float:
+def server_rss_mb(model: Path, log_dir: Path) -> float:
     """Starts `rasa run`, chats through the REST channel, reads the server's resident memory."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([RASA, "run", "-m", str(model), "--port", str(port), "-i", "127.0.0.1"],
-                              cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = RasaServer(model, log_dir).wait_until_ready()
     try:
-        url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                for i, text in enumerate(PARSE_MESSAGES):
-                    body = json.dumps({"sender": f"bench{i}", "message": text}).encode()
-                    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-                    urllib.request.urlopen(request, timeout=30).read()
-                break
-            except OSError:
-                time.sleep(1)
-        else:
-            raise RuntimeError("rasa run did not answer within 180 s")
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+        for i, text in enumerate(PARSE_MESSAGES):
+            server.say(f"bench{i}", text)
+        return server.rss_mb()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
 
 def percentile(values, q: float) -> float:
@@ -144,7 +126,7 @@ def main(argv=None) -> None:
         print("Timing parses...")
         latencies = parse_latencies_ms(model, args.rounds)
         print("Measuring the memory of `rasa run`...")
-        rss = server_rss_mb(project, model, env)
+        rss = server_rss_mb(model, Path(tmp))
 
     report = {
         "train_seconds": round(first_train, 1),
