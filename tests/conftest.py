@@ -57,6 +57,22 @@ def agent(trained_model):
     return Agent.load(str(trained_model))
 
 
+@pytest.fixture()
+def encoded_texts(monkeypatch) -> list:
+    """Records every text that really goes through the encoder (the encoder itself still runs)."""
+    from components import sentence_encoder
+
+    seen = []
+    real_encode = sentence_encoder.encode
+
+    def spy(model_name, texts, *args, **kwargs):
+        seen.extend(texts)
+        return real_encode(model_name, texts, *args, **kwargs)
+
+    monkeypatch.setattr(sentence_encoder, "encode", spy)
+    return seen
+
+
 _LOOP = asyncio.new_event_loop()  # one loop for the session: Rasa's in-memory stores live on it
 
 

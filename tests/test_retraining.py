@@ -1,34 +1,24 @@
 """Retraining after a bot author adds an English intent: only the new examples are encoded."""
 import shutil
 
+import yaml
 from rasa.core.agent import Agent
 
-import yaml
-
-from components import sentence_encoder
 from components.zero_shot_classifier import ZeroShotIntentClassifier, label_spec
 from tests.conftest import parse, train_bot
 from training.benchmark import NEW_EXAMPLES, NEW_INTENT, add_intent
 
 
 def test_new_intent_is_learned_and_only_new_examples_are_encoded(bot_project, trained_model,
-                                                                 tmp_path, monkeypatch):
+                                                                 tmp_path, encoded_texts):
     project = tmp_path / "bot"
     shutil.copytree(bot_project, project)
     add_intent(project)
 
-    encoded = []
-    real_encode = sentence_encoder.encode
-
-    def spy(model_name, texts, *args, **kwargs):
-        encoded.extend(texts)
-        return real_encode(model_name, texts, *args, **kwargs)
-
-    monkeypatch.setattr(sentence_encoder, "encode", spy)
     model = train_bot(project, tmp_path / "models")  # same embedding cache as `trained_model`
 
     descriptions = zero_shot_label_texts(project / "config.yml")  # a handful, encoded at every training
-    assert sorted(t for t in encoded if t not in descriptions) == sorted(NEW_EXAMPLES)
+    assert sorted(t for t in encoded_texts if t not in descriptions) == sorted(NEW_EXAMPLES)
     agent = Agent.load(str(model))
     assert parse(agent, "how much is it?")["intent"]["name"] == NEW_INTENT
     assert parse(agent, "where is my order?")["intent"]["name"] == "track_order"

@@ -4,7 +4,6 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import sentence_encoder
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from components.sentence_encoder import EncoderNotFound
 from tests.conftest import build_component, demo_training_data, messages
@@ -14,20 +13,6 @@ from tests.conftest import build_component, demo_training_data, messages
 def featurizer(tmp_path):
     return build_component(SentenceEmbeddingFeaturizer, LocalModelStorage(tmp_path), "featurizer",
                            prompt="query: ", cache_dir=str(tmp_path / "cache"))
-
-
-@pytest.fixture()
-def encoded_texts(monkeypatch):
-    """Records every text that really goes through the encoder (the encoder itself still runs)."""
-    seen = []
-    real_encode = sentence_encoder.encode
-
-    def spy(model_name, texts, *args, **kwargs):
-        seen.extend(texts)
-        return real_encode(model_name, texts, *args, **kwargs)
-
-    monkeypatch.setattr(sentence_encoder, "encode", spy)
-    return seen
 
 
 def sentence_vector(message) -> np.ndarray:
