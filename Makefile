@@ -11,6 +11,8 @@ PYTHON := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 ENCODER := encoders/multilingual-e5-small
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Rasa reports usage and crashes to its servers unless told not to; these machines are offline.
+export RASA_TELEMETRY_ENABLED ?= false
 export TOKENIZERS_PARALLELISM ?= false
 
 # Debian packages the tests drive: Redis (two replicas sharing state), Chromium (the web chat page),

@@ -116,7 +116,7 @@ def main(argv=None) -> None:
         project = copy_project(Path(tmp))
         env = {**os.environ, "MULTILINGUAL_RASA_CACHE": str(Path(tmp, "embeddings")),
                "RASA_CACHE_DIRECTORY": str(Path(tmp, "rasa-cache")), "PYTHONPATH": str(ROOT),
-               "TF_CPP_MIN_LOG_LEVEL": "2"}
+               "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": os.environ.get("RASA_TELEMETRY_ENABLED", "false")}
         print("Training from nothing...")
         first_train = rasa_train(project, env)
         model = newest_model(project)

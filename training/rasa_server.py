@@ -32,7 +32,8 @@ class RasaServer:
         command += list(extra_args)
         self.log = (log_dir / f"rasa-{self.port}.log").open("w")
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                        env={"RASA_TELEMETRY_ENABLED": "false", **os.environ,
+                                             "PYTHONPATH": str(ROOT)})
 
     def wait_until_ready(self, timeout: float = 240, token: Optional[str] = None) -> "RasaServer":
         deadline = time.time() + timeout
