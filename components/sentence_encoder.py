@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional
 
 import numpy as np
+from rasa.shared.exceptions import RasaException
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "multilingual-rasa" / "embeddings"
 _FINGERPRINT_PROBE = "Fingerprint probe: the quick brown fox / ខ្ញុំ / hızlı"
 
 
-class EncoderNotFound(RuntimeError):
+class EncoderNotFound(RasaException):
     """The configured encoder is neither a local folder nor loadable by name."""
 
 
