@@ -1,16 +1,13 @@
 """`make chat` as a newcomer runs it: a real pseudo-terminal, typed messages, answers read off the screen."""
 import os
-import shutil
 
 import pexpect
-import pytest
 
 from tests.servers import ROOT
 
 PROMPT = "Your input ->"
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_chat_answers_in_the_users_language(embedding_cache, tmp_path):
     env = {**os.environ, "RASA_CACHE_DIRECTORY": str(tmp_path / "rasa-cache"), "TERM": "xterm"}
     chat = pexpect.spawn("make chat", cwd=str(ROOT), env=env, encoding="utf-8", timeout=300,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from training.evaluate import quiet_rasa_logs
+from training.evaluate import percentile, quiet_rasa_logs
 from training.rasa_server import RasaServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,11 +99,6 @@ def server_rss_mb(model: Path, log_dir: Path) -> float:
         server.stop()
 
 
-def percentile(values, q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -116,7 +111,7 @@ def main(argv=None) -> None:
         project = copy_project(Path(tmp))
         env = {**os.environ, "MULTILINGUAL_RASA_CACHE": str(Path(tmp, "embeddings")),
                "RASA_CACHE_DIRECTORY": str(Path(tmp, "rasa-cache")), "PYTHONPATH": str(ROOT),
-               "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": os.environ.get("RASA_TELEMETRY_ENABLED", "false")}
+               "TF_CPP_MIN_LOG_LEVEL": "2"}
         print("Training from nothing...")
         first_train = rasa_train(project, env)
         model = newest_model(project)
@@ -132,7 +127,7 @@ def main(argv=None) -> None:
         "train_seconds": round(first_train, 1),
         "retrain_after_new_intent_seconds": round(retrain, 1),
         "parse_latency_ms": {"median": round(statistics.median(latencies), 1),
-                             "p95": round(percentile(latencies, 0.95), 1), "n": len(latencies)},
+                             "p95": round(percentile(latencies, 95), 1), "n": len(latencies)},
         "server_rss_mb": round(rss),
         "cpu_count": os.cpu_count(),
     }

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from training.evaluate import percentile
 from training.rasa_server import ROOT, RasaServer
 
 MESSAGES = ["hello there", "Merhaba, nasılsın?", "ហាងបើកម៉ោងប៉ុន្មាន?", "Wo ist meine Bestellung?",
@@ -65,7 +66,7 @@ async def run_load(url: str, conversations: int, messages: int, max_seconds: flo
         "seconds": round(elapsed, 1),
         "messages_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-        "p95_ms": round(latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))], 1) if latencies else None,
+        "p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
         "errors": results["errors"],
         "lost": results["lost"],
     }
