@@ -1,4 +1,4 @@
-"""Real servers for the channel tests: `rasa run` and `redis-server`, on loopback, stopped by PID."""
+"""A throwaway `redis-server` for the replica test, on loopback, stopped by its PID."""
 import json
 import shutil
 import socket
@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from training.rasa_server import ROOT, RasaServer, free_port  # noqa: F401  (the tests use them from here)
+from training.rasa_server import free_port
 
 
 class RedisServer:

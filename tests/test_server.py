@@ -1,12 +1,12 @@
 """The bot as people reach it: REST over HTTP, the web chat page in Chromium, two replicas on Redis."""
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.servers import ROOT, RasaServer, RedisServer
+from tests.servers import RedisServer
+from training.rasa_server import ROOT, RasaServer
 
 KHMER = re.compile("[\u1780-\u17ff]")
 ARTIFACTS = ROOT / "reports" / "test-artifacts"

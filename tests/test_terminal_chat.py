@@ -3,7 +3,7 @@ import os
 
 import pexpect
 
-from tests.servers import ROOT
+from training.rasa_server import ROOT
 
 PROMPT = "Your input ->"
 
