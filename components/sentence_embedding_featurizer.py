@@ -55,6 +55,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return ["sentence_transformers", "torch"]
 
     @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The encoder's own fingerprint: rebuilding it (e.g. a new language layer) invalidates Rasa's cache."""
+        config = {**cls.get_default_config(), **config}
+        return sentence_encoder.fingerprint(config[MODEL_NAME_KEY], config[PROMPT_KEY])
+
+    @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         if not config.get(MODEL_NAME_KEY):
             raise InvalidConfigException(f"{cls.__name__} needs a `{MODEL_NAME_KEY}`.")

@@ -91,6 +91,14 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         self.nli = MT5XNLIBackend(config[NLI_MODEL_KEY], config[SCORING_KEY])
 
     @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """Label vectors come from the encoder: rebuilding it must retrain this component."""
+        config = {**cls.get_default_config(), **config}
+        if config[BACKEND_KEY] != EMBEDDING or not config[LABELS_KEY]:
+            return None
+        return sentence_encoder.fingerprint(config[ENCODER_KEY], config[PROMPT_KEY])
+
+    @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "ZeroShotIntentClassifier":
         return cls({**cls.get_default_config(), **config}, model_storage, resource)

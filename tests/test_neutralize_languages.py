@@ -1,0 +1,111 @@
+"""The language-neutral layer: fitted on unlabelled multilingual text, part of the embedded encoder."""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components import sentence_encoder
+from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
+from components.zero_shot_classifier import ZeroShotIntentClassifier
+from training import neutralize_languages as layer
+from training.datasets import load_examples
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+EMBEDDED = ROOT / sentence_encoder.EMBEDDED_ENCODER
+BIG_FILES = {"model.safetensors", "tokenizer.model"}
+
+
+def module_types(folder: Path) -> list:
+    return [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+
+
+def check_unit_length(vectors: np.ndarray) -> None:
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def language_bias(model: Path, pairs) -> float:
+    """How much sharing a language makes two unrelated sentences look alike, in units of what being
+    translations adds: (same language - other language) / (translation - other language), mean cosines."""
+    turkish = sentence_encoder.encode(str(model), list(pairs["text"]), "query: ", 32)
+    english = sentence_encoder.encode(str(model), list(pairs["text_en"]), "query: ", 32)
+    check_unit_length(turkish)
+    unrelated = ~np.eye(len(turkish), dtype=bool)
+    same_language = (turkish @ turkish.T)[unrelated].mean()
+    other_language = (turkish @ english.T)[unrelated].mean()
+    translation = np.einsum("ij,ij->i", turkish, english).mean()
+    return float((same_language - other_language) / (translation - other_language))
+
+
+@pytest.fixture(scope="module")
+def encoder_copy(tmp_path_factory) -> Path:
+    """The embedded encoder in a temporary folder; its weights are hard links, its small files copies."""
+    def link_or_copy(source, target):
+        return os.link(source, target) if Path(source).name in BIG_FILES else shutil.copy2(source, target)
+
+    folder = tmp_path_factory.mktemp("encoder") / "e5"
+    shutil.copytree(EMBEDDED, folder, copy_function=link_or_copy)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def turkish_pairs():
+    text = (FIXTURES / "xsid_tr_test.conll").read_text(encoding="utf-8")
+    english = [line[len("# text-en = "):] for line in text.splitlines() if line.startswith("# text-en = ")]
+    return load_examples(FIXTURES / "xsid_tr_test.conll").assign(text_en=english)
+
+
+def test_fitted_layer_removes_the_mean_and_the_top_direction():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(500, 8)) + 3.0
+    vectors[:250, 0] += 5.0  # a strong "language" direction
+    weight, bias = layer.fit_layer(vectors, directions=1)
+    neutral = vectors @ weight.T + bias
+    assert np.allclose(neutral.mean(axis=0), 0.0, atol=1e-4)
+    top = np.linalg.svd(vectors - vectors.mean(axis=0), full_matrices=False)[2][0]
+    assert np.allclose(neutral @ top, 0.0, atol=1e-3)
+    assert abs(top[0]) > 0.9
+
+
+def test_embedded_encoder_ends_with_the_language_layer():
+    assert module_types(EMBEDDED) == ["Transformer", "Pooling", "Normalize", "Dense", "Normalize"]
+    config = json.loads((EMBEDDED / layer.LAYER_FOLDER / "config.json").read_text())
+    assert config["in_features"] == config["out_features"] == 384
+    assert config["activation_function"].endswith("Identity")
+
+
+def test_layer_weakens_what_sharing_a_language_adds(encoder_copy, turkish_pairs):
+    with_layer = language_bias(EMBEDDED, turkish_pairs)
+    layer.strip_layer(encoder_copy)
+    assert module_types(encoder_copy) == ["Transformer", "Pooling", "Normalize"]
+    without_layer = language_bias(encoder_copy, turkish_pairs)
+    assert with_layer < 0.8 * without_layer, (with_layer, without_layer)
+
+
+def test_a_rebuilt_encoder_invalidates_rasas_training_cache(encoder_copy):
+    layer.strip_layer(encoder_copy)
+    for component in (SentenceEmbeddingFeaturizer, ZeroShotIntentClassifier):
+        options = {"model_name": str(encoder_copy), "prompt": "query: ", "labels": {"x": "a description"}}
+        embedded = {**options, "model_name": str(EMBEDDED)}
+        assert component.fingerprint_addon(options) != component.fingerprint_addon(embedded)
+
+
+def test_refitting_replaces_the_layer_instead_of_stacking_it(encoder_copy, tmp_path):
+    sample = (ROOT / layer.DEFAULT_TEXTS).read_text(encoding="utf-8").splitlines()[::10]
+    texts = tmp_path / "sample.txt"
+    texts.write_text("\n".join(sample) + "\n", encoding="utf-8")
+    for _ in range(2):
+        layer.main(["--model", str(encoder_copy), "--texts", str(texts)])
+        assert module_types(encoder_copy) == ["Transformer", "Pooling", "Normalize", "Dense", "Normalize"]
+    assert module_types(EMBEDDED)[-2:] == ["Dense", "Normalize"]  # the original folder is untouched
+
+
+def test_too_few_texts_is_a_clear_error(encoder_copy, tmp_path, capsys):
+    texts = tmp_path / "one.txt"
+    texts.write_text("only one line\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        layer.main(["--model", str(encoder_copy), "--texts", str(texts)])
+    assert "needs many more" in capsys.readouterr().err
