@@ -66,7 +66,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             # The head's confidence below which the zero-shot labels are consulted.
             HEAD_THRESHOLD_KEY: 0.5,
             # A zero-shot label must reach this probability to replace the head's intent.
-            MIN_CONFIDENCE_KEY: 0.5,
+            MIN_CONFIDENCE_KEY: 0.6,
             # How many of the head's best intents compete with the zero-shot labels.
             HEAD_CANDIDATES_KEY: 3,
             # Head intents with fewer examples have too noisy a centroid to compete (embedding backend).

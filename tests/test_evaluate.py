@@ -94,6 +94,6 @@ def test_similarity_of_translation_pairs(tmp_path, embedding_cache):
                                                  encoding="utf-8")
     assert similarity.main(["--config", str(ROOT / "config.yml"), "--pairs", str(tmp_path), "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "similarity.json").read_text())["languages"]["tur"]
-    assert result["n"] == 3 and result["mean"] > 0.8
+    assert result["n"] == 3 and result["mean"] > 0.5  # the language layer spreads cosines out (raw e5: > 0.8)
     assert result["retrieval_to_english"] == 1.0 and result["retrieval_from_english"] == 1.0
     assert (tmp_path / "similarity_histogram.png").exists()
