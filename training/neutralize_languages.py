@@ -48,12 +48,11 @@ def base_modules(folder: Path) -> list:
 
 
 def write_layer(folder: Path, weight: np.ndarray, bias: np.ndarray) -> None:
+    """Appends the layer to a folder that `strip_layer` has just reset."""
     import torch
     from sentence_transformers.models import Dense
 
     modules = base_modules(folder)
-    for stale in (LAYER_FOLDER, NORMALIZE_AFTER_FOLDER):
-        shutil.rmtree(folder / stale, ignore_errors=True)
     dense = Dense(weight.shape[1], weight.shape[0], bias=True, activation_function=torch.nn.Identity(),
                   init_weight=torch.from_numpy(weight), init_bias=torch.from_numpy(bias))
     (folder / LAYER_FOLDER).mkdir()
