@@ -10,7 +10,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 ENCODER := encoders/multilingual-e5-small
-# Its last layers remove what marks a sentence's language (training/neutralize_languages.py).
+# Its last modules pool several layers and remove what marks a sentence's language (training/neutralize_languages.py).
 LANGUAGE_LAYER := $(ENCODER)/3_LanguageNeutral/config.json
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa reports usage and crashes to its servers unless told not to; these machines are offline.
@@ -58,7 +58,7 @@ encoder: venv $(LANGUAGE_LAYER)
 $(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
 	$(PYTHON) -m training.build_encoder --out $(ENCODER)
 
-$(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py data/unlabelled/multilingual_sample.txt
+$(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py components/layer_pooling.py data/unlabelled/multilingual_sample.txt
 	$(PYTHON) -m training.neutralize_languages --model $(ENCODER) --texts data/unlabelled/multilingual_sample.txt
 
 train: setup

@@ -33,7 +33,12 @@ class EncoderNotFound(RasaException):
 
 @lru_cache(maxsize=None)
 def load_encoder(model_name: str):
-    """Load a sentence-transformers model once per process, on the CPU."""
+    """`read_encoder`, once per process: every component shares the same model."""
+    return read_encoder(model_name)
+
+
+def read_encoder(model_name: str):
+    """Load a sentence-transformers model on the CPU (a fresh copy: most code wants `load_encoder`)."""
     from sentence_transformers import SentenceTransformer
 
     local = _resolve_local(model_name)
@@ -55,6 +60,17 @@ def load_encoder(model_name: str):
         _use_sentencepiece_directly(encoder, local)
         _map_word_embeddings_from_disk(encoder, local / "model.safetensors")
     return encoder
+
+
+@lru_cache(maxsize=None)
+def last_layer_part(model_name: str) -> slice:
+    """Where the encoder's last layer sits in its output: the last block when it pools several layers."""
+    from components.layer_pooling import MultiLayerMeanPooling
+
+    for module in load_encoder(model_name):
+        if isinstance(module, MultiLayerMeanPooling):
+            return slice(-module.embedding_dimension, None)
+    return slice(None)
 
 
 def _use_sentencepiece_directly(encoder, folder: Path) -> None:

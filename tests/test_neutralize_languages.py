@@ -70,17 +70,22 @@ def test_fitted_layer_removes_the_mean_and_the_top_direction():
     assert abs(top[0]) > 0.9
 
 
-def test_embedded_encoder_ends_with_the_language_layer():
-    assert module_types(EMBEDDED) == ["Transformer", "Pooling", "Normalize", "Dense", "Normalize"]
+NEUTRAL = ["Transformer", "MultiLayerMeanPooling", "Normalize", "Dense", "Normalize"]
+
+
+def test_embedded_encoder_pools_five_layers_and_ends_with_the_language_layer():
+    assert module_types(EMBEDDED) == NEUTRAL
     config = json.loads((EMBEDDED / layer.LAYER_FOLDER / "config.json").read_text())
-    assert config["in_features"] == config["out_features"] == 384
+    assert config["in_features"] == config["out_features"] == 5 * 384
     assert config["activation_function"].endswith("Identity")
+    assert sentence_encoder.encode(str(EMBEDDED), ["Merhaba"], "query: ", 1).shape == (1, 5 * 384)
 
 
 def test_layer_weakens_what_sharing_a_language_adds(encoder_copy, turkish_pairs):
     with_layer = language_bias(EMBEDDED, turkish_pairs)
     layer.strip_layer(encoder_copy)
     assert module_types(encoder_copy) == ["Transformer", "Pooling", "Normalize"]
+    assert "output_hidden_states" not in json.loads((encoder_copy / "config.json").read_text())
     without_layer = language_bias(encoder_copy, turkish_pairs)
     assert with_layer < 0.8 * without_layer, (with_layer, without_layer)
 
@@ -99,8 +104,11 @@ def test_refitting_replaces_the_layer_instead_of_stacking_it(encoder_copy, tmp_p
     texts.write_text("\n".join(sample) + "\n", encoding="utf-8")
     for _ in range(2):
         layer.main(["--model", str(encoder_copy), "--texts", str(texts)])
-        assert module_types(encoder_copy) == ["Transformer", "Pooling", "Normalize", "Dense", "Normalize"]
-    assert module_types(EMBEDDED)[-2:] == ["Dense", "Normalize"]  # the original folder is untouched
+        assert module_types(encoder_copy) == NEUTRAL
+    layer.main(["--model", str(encoder_copy), "--texts", str(texts), "--last-layers", "0"])
+    assert module_types(encoder_copy) == ["Transformer", "Pooling", "Normalize", "Dense", "Normalize"]
+    assert json.loads((encoder_copy / layer.LAYER_FOLDER / "config.json").read_text())["in_features"] == 384
+    assert module_types(EMBEDDED) == NEUTRAL  # the original folder is untouched
 
 
 def test_too_few_texts_is_a_clear_error(encoder_copy, tmp_path, capsys):

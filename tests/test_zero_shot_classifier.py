@@ -147,7 +147,7 @@ def embedding_pipeline(tmp_path_factory, embedding_cache):
     storage = LocalModelStorage(directory)
     featurizer = build_component(SentenceEmbeddingFeaturizer, storage, "featurizer", prompt="query: ")
     head = build_component(KerasIntentClassifier, storage, "head")
-    zero_shot = build_component(ZeroShotIntentClassifier, storage, "zero_shot", labels=CANCEL, head_threshold=0.7)
+    zero_shot = build_component(ZeroShotIntentClassifier, storage, "zero_shot", labels=CANCEL)
     data = featurizer.process_training_data(demo_training_data())
     head.train(data)
     zero_shot.train(data)
@@ -177,8 +177,7 @@ def test_confident_head_is_left_alone(embedding_pipeline):
 
 def test_persist_and_load_give_the_same_decisions(embedding_pipeline):
     directory, featurizer, head, zero_shot = embedding_pipeline
-    loaded = load_component(ZeroShotIntentClassifier, LocalModelStorage(directory), "zero_shot", labels=CANCEL,
-                            head_threshold=0.7)
+    loaded = load_component(ZeroShotIntentClassifier, LocalModelStorage(directory), "zero_shot", labels=CANCEL)
     texts = ["I want to cancel my subscription", "hello", "Aboneliğimi iptal etmek istiyorum"]
     before = [m.get("intent") for m in classify(embedding_pipeline, *texts)]
     after = [m.get("intent") for m in loaded.process(head.process(featurizer.process(messages(*texts))))]
@@ -189,3 +188,29 @@ def test_persist_and_load_give_the_same_decisions(embedding_pipeline):
 
 def test_softmax_is_a_distribution():
     assert softmax(np.array([1.0, 2.0, 3.0])).sum() == pytest.approx(1.0)
+
+
+def test_why_a_zero_shot_label_wins(tmp_path):
+    component = build_component(ZeroShotIntentClassifier, LocalModelStorage(tmp_path), "rules", labels=CANCEL,
+                                head_threshold=0.45, min_confidence=0.65, override_confidence=0.999)
+    assert "head unsure" in component._why_accepted("cancel_subscription", 0.7, head_confidence=0.3)
+    assert component._why_accepted("cancel_subscription", 0.6, head_confidence=0.3) is None
+    assert component._why_accepted("cancel_subscription", 0.99, head_confidence=0.9) is None
+    assert "override" in component._why_accepted("cancel_subscription", 0.9995, head_confidence=0.9)
+    assert component._why_accepted("greet", 1.0, head_confidence=0.1) is None  # a head intent is not a zero-shot win
+    component.component_config["override_confidence"] = None
+    assert component._why_accepted("cancel_subscription", 0.9999, head_confidence=0.9) is None
+    assert not component._worth_scoring(0.9)
+
+
+def test_without_override_a_confident_head_keeps_its_intent(embedding_pipeline):
+    directory, featurizer, head, _ = embedding_pipeline
+    strict = load_component(ZeroShotIntentClassifier, LocalModelStorage(directory), "zero_shot", labels=CANCEL,
+                            override_confidence=None)
+    message, = head.process(featurizer.process(messages("I want to cancel my subscription")))
+    head_intent = message.get("intent")
+    # The case the override is for: the head, trained on nine other intents, is sure of the wrong one.
+    assert head_intent["name"] != "cancel_subscription"
+    assert head_intent["confidence"] >= strict.component_config["head_threshold"]
+    strict.process([message])
+    assert message.get("intent")["name"] == head_intent["name"]
