@@ -39,6 +39,9 @@ class EmbeddingBackend:
     def fit(self, label_vectors: np.ndarray, vectors: np.ndarray, labels: Sequence[str], names: Sequence[str]) -> None:
         """Per-label standardisation over the training messages, then the temperature that makes
         leave-one-out probabilities of the labels with examples honest (least negative log-likelihood)."""
+        if not len(vectors):  # no intent has enough examples to calibrate on: plain cosines
+            self.offsets, self.scales = np.zeros(len(names)), np.ones(len(names))
+            return
         cosines = vectors @ label_vectors.T
         self.offsets, self.scales = cosines.mean(axis=0), np.maximum(cosines.std(axis=0), 1e-6)
         own = np.array([names.index(label) for label in labels])

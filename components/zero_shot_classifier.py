@@ -65,9 +65,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             # mt5-xnli: softmax of entailment across labels, or entailment vs contradiction per label.
             SCORING_KEY: SOFTMAX_OVER_LABELS,
             # The head's confidence below which the zero-shot labels are consulted.
-            HEAD_THRESHOLD_KEY: 0.45,
+            HEAD_THRESHOLD_KEY: 0.75,
             # A zero-shot label must reach this probability to replace the head's intent.
-            MIN_CONFIDENCE_KEY: 0.65,
+            MIN_CONFIDENCE_KEY: 0.55,
             # A zero-shot label this sure wins even over a confident head (a head trained on a few intents
             # is often sure of one of them for a message about none); null scores only unsure messages.
             OVERRIDE_CONFIDENCE_KEY: 0.999,
@@ -150,6 +150,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             except NLIModelUnavailable as error:  # never crash a conversation: keep the head's answer
                 logger.error(f"Zero-shot classification skipped: {error}")
                 continue
+            if all(name in self.labels for name, _ in scored):
+                logger.debug("Zero-shot skipped: none of the head's intents has enough examples to compete.")
+                continue
             best, probability = max(scored, key=lambda pair: pair[1])
             reason = self._why_accepted(best, probability, head_confidence)
             if reason:
@@ -193,9 +196,13 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return list(zip(candidates, self.embedding.probabilities(vector, self.vectors, rows).tolist()))
 
     def _set_intent(self, message: Message, label: str, probability: float, scored) -> None:
+        """One ranking, one distribution: the head's confidences share what the zero-shot labels leave, so
+        that the FallbackClassifier's ambiguity check compares like with like."""
         zero_shot = [{INTENT_NAME_KEY: name, "confidence": p, CLASSIFIER_KEY: self.__class__.__name__}
                      for name, p in scored if name in self.labels]
-        head = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry[INTENT_NAME_KEY] not in self.labels]
+        left = max(0.0, 1.0 - sum(entry["confidence"] for entry in zero_shot))
+        head = [{**entry, "confidence": entry["confidence"] * left}
+                for entry in message.get(INTENT_RANKING_KEY) or [] if entry[INTENT_NAME_KEY] not in self.labels]
         message.set(INTENT, {INTENT_NAME_KEY: label, "confidence": probability}, add_to_output=True)
         message.set(INTENT_RANKING_KEY, sorted(zero_shot + head, key=lambda e: -e["confidence"]), add_to_output=True)
 

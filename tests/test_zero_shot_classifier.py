@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 import torch
 from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.keras_intent_classifier import KerasIntentClassifier
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
@@ -140,6 +142,13 @@ def test_temperature_follows_how_tight_the_intents_are():
     assert 0 < fitted_temperature(0.05) < fitted_temperature(0.8)
 
 
+def test_no_intent_with_enough_examples_still_gives_probabilities():
+    backend = EmbeddingBackend()
+    backend.fit(np.eye(2, 8), np.empty((0, 8)), [], ["zero_shot", "head_intent"])
+    probabilities = backend.probabilities(np.eye(1, 8)[0], np.eye(2, 8), [0, 1])
+    assert np.isfinite(probabilities).all() and probabilities.argmax() == 0
+
+
 @pytest.fixture(scope="module")
 def embedding_pipeline(tmp_path_factory, embedding_cache):
     """The real pipeline: featurizer, Keras head and zero-shot classifier with the embedding backend."""
@@ -214,3 +223,18 @@ def test_without_override_a_confident_head_keeps_its_intent(embedding_pipeline):
     assert head_intent["confidence"] >= strict.component_config["head_threshold"]
     strict.process([message])
     assert message.get("intent")["name"] == head_intent["name"]
+
+
+def test_a_label_never_wins_alone_when_no_head_intent_can_compete(tmp_path, embedding_cache):
+    """Two examples per intent are too few for a centroid: a softmax over the zero-shot label alone is 1."""
+    storage = LocalModelStorage(tmp_path)
+    featurizer = build_component(SentenceEmbeddingFeaturizer, storage, "featurizer", prompt="query: ")
+    head = build_component(KerasIntentClassifier, storage, "head", epochs=20)
+    zero_shot = build_component(ZeroShotIntentClassifier, storage, "zero_shot", labels=CANCEL)
+    examples = [("hello", "greet"), ("hi there", "greet"), ("where is my order", "track_order"),
+                ("has my parcel shipped", "track_order")]
+    data = featurizer.process_training_data(TrainingData([Message(data={"text": t, "intent": i}) for t, i in examples]))
+    head.train(data)
+    zero_shot.train(data)
+    message, = zero_shot.process(head.process(featurizer.process(messages("I want to cancel my subscription"))))
+    assert message.get("intent")["name"] in {"greet", "track_order"}
