@@ -9,7 +9,7 @@ from training.datasets import load_examples
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
-SCORE_KEYS = {"n", "accuracy", "macro_f1", "fallback_rate", "confusions"}
+SCORE_KEYS = {"n", "accuracy", "macro_f1", "fallback_rate", "calibration_error", "confusions"}
 
 
 def check_config_report(report: dict, tests: dict) -> None:
@@ -62,8 +62,18 @@ def test_unknown_test_intent_is_reported_and_counted_wrong(evaluation):
 
 def test_plots_are_written(evaluation):
     out, _ = evaluation
-    for name in ("accuracy_by_language.png", "confusion_matrix.png"):
+    for name in ("accuracy_by_language.png", "confusion_matrix.png", "calibration.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_calibration_error_is_the_gap_between_confidence_and_accuracy():
+    import pandas as pd
+
+    confidence = pd.Series([0.95, 0.95, 0.95, 0.95, 0.55, 0.55])
+    correct = pd.Series([True, True, True, True, True, False])
+    assert evaluate.calibration_error(confidence, correct) == pytest.approx((4 * 0.05 + 2 * 0.05) / 6)
+    overconfident = pd.Series([True, False, True, False])
+    assert evaluate.calibration_error(pd.Series([0.9] * 4), overconfident) == pytest.approx(0.4)
 
 
 def test_bad_test_file_is_a_clear_error_not_a_crash(tmp_path, capsys):

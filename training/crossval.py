@@ -8,7 +8,7 @@ Turkish). Each fold trains CONFIG through Rasa on the English rows of the other 
 held-out rows, in English and in translation: sentences the bot never saw in any language, as in real use.
 (Testing on the translation of the training file itself mostly measures whether a translation lands next
 to its own original: the encoder variants we compared all tie there.) Writes DIR/report.json with the
-held-out accuracy per fold and overall, in both languages.
+held-out accuracy per fold and overall, and the calibration error overall, in both languages.
 """
 import argparse
 import json
@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from training.datasets import load_examples
-from training.evaluate import evaluate_config, quiet_rasa_logs
+from training.evaluate import calibration_error, evaluate_config, quiet_rasa_logs
 
 
 def paired(train: pd.DataFrame, translation: pd.DataFrame) -> pd.DataFrame:
@@ -53,14 +53,17 @@ def main(argv=None) -> int:
             folds.append({name: result["accuracy"] for name, result in report["tests"].items()})
             predictions.append(predicted)
     scored = pd.concat(predictions, ignore_index=True)
-    accuracy = {name: round(float((frame["intent"] == frame["predicted"]).mean()), 4)
-                for name, frame in scored.groupby("test")}
+    correct = scored["intent"] == scored["predicted"]
+    accuracy = {name: round(float(correct[frame.index].mean()), 4) for name, frame in scored.groupby("test")}
+    calibration = {name: round(calibration_error(frame["confidence"], correct[frame.index]), 4)
+                   for name, frame in scored.groupby("test")}
     report = {"config": str(args.config), "train": str(args.train), "translation": str(args.translation),
-              "folds": folds, "accuracy": accuracy}
+              "folds": folds, "accuracy": accuracy, "calibration_error": calibration}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"held-out accuracy over {args.folds} folds: English {accuracy['english']:.3f}, "
-          f"translation ({args.translation.name}) {accuracy['translation']:.3f}")
+    print(f"held-out accuracy over {args.folds} folds: English {accuracy['english']:.3f}, translation "
+          f"({args.translation.name}) {accuracy['translation']:.3f}; calibration error "
+          f"{calibration['english']:.3f} / {calibration['translation']:.3f}")
     return 0
 
 

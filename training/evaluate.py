@@ -5,8 +5,10 @@
 
 Trains the NLU pipeline of CONFIG on the English TRAIN file (`rasa.model_training.train_nlu`), parses
 every TEST message one at a time with `Agent.parse_message`, as a running bot does, and writes
-DIR/report.json, DIR/accuracy_by_language.png and DIR/confusion_matrix.png. `accuracy` scores the top
-intent other than `nlu_fallback`; `fallback_rate` says how often the FallbackClassifier stepped in.
+DIR/report.json, DIR/accuracy_by_language.png, DIR/confusion_matrix.png and DIR/calibration.png.
+`accuracy` scores the top intent other than `nlu_fallback`; `fallback_rate` says how often the
+FallbackClassifier stepped in; `calibration_error` how far that intent's confidence is from accuracy (small
+in every language: a fallback threshold means the same in every language).
 """
 import argparse
 import asyncio
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 from tqdm import tqdm
@@ -56,14 +59,16 @@ def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataF
     latencies: List[float] = []
     results, all_scored = {}, []
     for test_name, frame in tests.items():
-        predicted, fell_back = [], []
+        predicted, confidences, fell_back = [], [], []
         for text in tqdm(frame["text"], desc=f"{config.name} on {test_name}", unit="msg"):
             started = time.perf_counter()
             parsed = loop.run_until_complete(agent.parse_message(text))
             latencies.append((time.perf_counter() - started) * 1000)
-            predicted.append(original_name.get(top_intent(parsed), top_intent(parsed)))
+            name, confidence = top_intent(parsed)
+            predicted.append(original_name.get(name, name))
+            confidences.append(confidence)
             fell_back.append((parsed.get("intent") or {}).get("name") == FALLBACK_INTENT)
-        scored = frame.assign(predicted=predicted, fell_back=fell_back)
+        scored = frame.assign(predicted=predicted, confidence=confidences, fell_back=fell_back)
         all_scored.append(scored.assign(test=test_name))
         results[test_name] = score_test(scored, known_intents=set(names))
     loop.close()
@@ -77,12 +82,13 @@ def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataF
     return report, pd.concat(all_scored, ignore_index=True)
 
 
-def top_intent(parsed: dict) -> Optional[str]:
-    """The best intent that is not the fallback (the FallbackClassifier keeps the ranking below it)."""
+def top_intent(parsed: dict) -> Tuple[Optional[str], float]:
+    """The best intent that is not the fallback, and its confidence (the FallbackClassifier keeps the
+    ranking below it)."""
     for entry in parsed.get("intent_ranking") or [parsed.get("intent") or {}]:
         if entry.get("name") and entry["name"] != FALLBACK_INTENT:
-            return entry["name"]
-    return None
+            return entry["name"], float(entry.get("confidence") or 0.0)
+    return None, 0.0
 
 
 def score_test(scored: pd.DataFrame, known_intents: set) -> dict:
@@ -106,9 +112,20 @@ def scores(scored: pd.DataFrame) -> dict:
         "macro_f1": round(float(f1_score(truth, predicted, labels=sorted(set(truth)), average="macro",
                                          zero_division=0)), 4),
         "fallback_rate": round(float(scored["fell_back"].mean()), 4),
+        "calibration_error": round(calibration_error(scored["confidence"], truth == predicted), 4),
         "confusions": [{"intent": t, "predicted": p, "count": int(c)}
                        for (t, p), c in errors.head(MAX_CONFUSIONS).items()],
     }
+
+
+def calibration_error(confidence: pd.Series, correct: pd.Series, bins: int = 10) -> float:
+    """Expected calibration error: |mean confidence - accuracy| in equal-width confidence bins, weighted by
+    how many messages fall in each."""
+    which = np.clip(np.digitize(confidence, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+    frame = pd.DataFrame({"bin": which, "confidence": confidence.to_numpy(), "correct": correct.to_numpy()})
+    per_bin = frame.groupby("bin").agg(confidence=("confidence", "mean"), accuracy=("correct", "mean"),
+                                       n=("correct", "size"))
+    return float((per_bin["n"] * (per_bin["confidence"] - per_bin["accuracy"]).abs()).sum() / len(frame))
 
 
 def percentile(values: List[float], q: float) -> float:
@@ -159,7 +176,7 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline", type=Path, help="a second config, evaluated on the same data")
     args = parser.parse_args(argv)
 
-    from training.plots import plot_accuracy_by_language, plot_confusion_matrix
+    from training.plots import plot_accuracy_by_language, plot_calibration, plot_confusion_matrix
 
     quiet_rasa_logs()
 
@@ -179,6 +196,7 @@ def main(argv=None) -> int:
     (args.out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     plot_accuracy_by_language(report, args.out / "accuracy_by_language.png")
     plot_confusion_matrix(predictions, args.out / "confusion_matrix.png", title=str(args.config))
+    plot_calibration(predictions, args.out / "calibration.png", title=str(args.config))
     print(table(report))
     for name, result in report["tests"].items():
         if result["unknown_intents"]:

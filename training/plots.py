@@ -1,4 +1,4 @@
-"""Pictures of evaluation results: accuracy per language, confusion matrix."""
+"""Pictures of evaluation results: accuracy per language, confusion matrix, calibration."""
 from pathlib import Path
 
 import matplotlib
@@ -64,6 +64,30 @@ def plot_confusion_matrix(predictions: pd.DataFrame, path: Path, title: str) -> 
     axes.set_ylabel("true intent")
     axes.set_title(f"{title}: {len(predictions)} test messages")
     figure.colorbar(image, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_calibration(predictions: pd.DataFrame, path: Path, title: str, bins: int = 10) -> None:
+    """Reliability diagram: accuracy against confidence, one line per test file; the diagonal is perfect."""
+    figure, axes = plt.subplots(figsize=(6, 5.5))
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="confidence = accuracy")
+    edges = np.linspace(0, 1, bins + 1)
+    for test, frame in predictions.groupby("test", sort=False):
+        which = np.clip(np.digitize(frame["confidence"], edges[1:-1]), 0, bins - 1)
+        correct = (frame["intent"] == frame["predicted"]).to_numpy()
+        per_bin = pd.DataFrame({"bin": which, "confidence": frame["confidence"].to_numpy(), "correct": correct}
+                               ).groupby("bin").mean()
+        axes.plot(per_bin["confidence"], per_bin["correct"], marker="o", linewidth=1, markersize=3,
+                  label=test.split(".")[0] if test.endswith(".conll") else test)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("confidence of the predicted intent")
+    axes.set_ylabel("accuracy")
+    axes.set_title(f"{title}: calibration")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, ncol=2, loc="upper left")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
