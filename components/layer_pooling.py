@@ -1,8 +1,8 @@
 """A sentence-transformers pooling module that reads several of the encoder's last layers, not only the last.
 
-The last layer of a multilingual transformer is shaped by its pre-training objective and keeps the most
-language-specific detail; the layers just below it are more alike across languages. Mean-pooling each of the
-last `layers` hidden states, scaling each to unit length and concatenating them gives the intent head both.
+Mean-pooling each of the last `layers` hidden states, scaling each to unit length and concatenating them gives
+the intent head several views of a sentence, not only the one the last layer was trained to give; a head
+trained on English transfers better to other languages from them (training/crossval.py measures it).
 Used by the embedded encoder (training/neutralize_languages.py writes it into the folder); the transformer
 must return its hidden states (`output_hidden_states` in the folder's config.json).
 """

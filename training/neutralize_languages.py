@@ -5,8 +5,8 @@
 
 A multilingual encoder puts a sentence near its translations, but every embedding also carries where its
 language sits. Two changes, both written into the folder, take most of that away:
-1. Pooling reads the last N hidden layers, not only the last one (`components/layer_pooling.py`): the layers
-   just below the top are more alike across languages.
+1. Pooling reads the last N hidden layers, not only the last one (`components/layer_pooling.py`): a head
+   trained on English transfers better to other languages from them (training/crossval.py measures it).
 2. A language-neutral layer: the mean of all embeddings and their main direction of variation across
    languages are removed (all-but-the-top: subtract the mean, project out the top principal directions),
    so that a head trained on English cannot learn them as "English". It is a plain `Dense` module
