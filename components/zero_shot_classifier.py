@@ -69,7 +69,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             # A zero-shot label must reach this probability to replace the head's intent.
             MIN_CONFIDENCE_KEY: 0.55,
             # A zero-shot label this sure wins even over a confident head (a head trained on a few intents
-            # is often sure of one of them for a message about none); null scores only unsure messages.
+            # is often sure of one of them for a message about none). It scores every message: with mt5-xnli
+            # that is an NLI pass per message; null scores only the messages the head is unsure of.
             OVERRIDE_CONFIDENCE_KEY: 0.999,
             # How many of the head's best intents compete with the zero-shot labels.
             HEAD_CANDIDATES_KEY: 3,

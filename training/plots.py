@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from training.evaluate import reliability  # noqa: E402
+
 
 def accuracy_rows(report: dict) -> dict:
     """{label: accuracy} per test file, or per language inside a file that has a language column."""
@@ -73,13 +75,9 @@ def plot_calibration(predictions: pd.DataFrame, path: Path, title: str, bins: in
     """Reliability diagram: accuracy against confidence, one line per test file; the diagonal is perfect."""
     figure, axes = plt.subplots(figsize=(6, 5.5))
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="confidence = accuracy")
-    edges = np.linspace(0, 1, bins + 1)
     for test, frame in predictions.groupby("test", sort=False):
-        which = np.clip(np.digitize(frame["confidence"], edges[1:-1]), 0, bins - 1)
-        correct = (frame["intent"] == frame["predicted"]).to_numpy()
-        per_bin = pd.DataFrame({"bin": which, "confidence": frame["confidence"].to_numpy(), "correct": correct}
-                               ).groupby("bin").mean()
-        axes.plot(per_bin["confidence"], per_bin["correct"], marker="o", linewidth=1, markersize=3,
+        per_bin = reliability(frame["confidence"], frame["intent"] == frame["predicted"], bins)
+        axes.plot(per_bin["confidence"], per_bin["accuracy"], marker="o", linewidth=1, markersize=3,
                   label=test.split(".")[0] if test.endswith(".conll") else test)
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
