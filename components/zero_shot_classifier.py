@@ -136,8 +136,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return self._description_space(encoded).mean(axis=0)
 
     def _description_space(self, vectors: np.ndarray) -> np.ndarray:
-        """Descriptions are compared on the encoder's last layer only: the lower layers that the head also
-        reads carry a sentence's wording and language, which a one-line English description does not share."""
+        """Descriptions are compared on the encoder's last layer only (when it pools several): on the dev set
+        that found more unseen intents at the same cost than the head's full features."""
         return normalise(vectors[..., sentence_encoder.last_layer_part(self.component_config[ENCODER_KEY])])
 
     def process(self, messages: List[Message]) -> List[Message]:
