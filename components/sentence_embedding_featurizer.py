@@ -115,13 +115,4 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             return self.embed(texts, show_progress=True)
         if self._cache is None:
             self._cache = EmbeddingCache(self.model_name, self.prompt, self._cache_dir)
-        found = self._cache.get_many(texts)
-        missing = sorted({t for t, v in zip(texts, found) if v is None})
-        logger.info(f"Encoding {len(missing)} new of {len(texts)} training texts "
-                    f"({len(texts) - len(missing)} from the cache {self._cache.path}).")
-        if missing:
-            fresh = self.embed(missing, show_progress=len(missing) > self.batch_size)
-            self._cache.put_many(missing, fresh)
-            by_text = dict(zip(missing, fresh))
-            found = [v if v is not None else by_text[t] for t, v in zip(texts, found)]
-        return np.stack(found)
+        return self._cache.encode(texts, self.batch_size)

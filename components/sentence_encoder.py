@@ -173,6 +173,19 @@ class EmbeddingCache:
         with self._lock, self._db:
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
 
+    def encode(self, texts: List[str], batch_size: int) -> np.ndarray:
+        """Vectors for `texts`, encoding only those not in the cache yet (and then keeping them)."""
+        found = self.get_many(texts)
+        missing = sorted({t for t, v in zip(texts, found) if v is None})
+        logger.info(f"Encoding {len(missing)} new of {len(texts)} texts ({len(texts) - len(missing)} from the "
+                    f"cache {self.path}).")
+        if missing:
+            fresh = encode(self.model_name, missing, self.prompt, batch_size, show_progress=len(missing) > batch_size)
+            self.put_many(missing, fresh)
+            by_text = dict(zip(missing, fresh))
+            found = [v if v is not None else by_text[t] for t, v in zip(texts, found)]
+        return np.stack(found) if found else np.empty((0, 0), np.float32)
+
 
 @lru_cache(maxsize=None)
 def fingerprint(model_name: str, prompt: Optional[str]) -> str:

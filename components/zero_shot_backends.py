@@ -123,6 +123,18 @@ class MT5XNLIBackend:
         scores = self.first_step_scores(premise, hypotheses)
         return scores_to_probabilities(scores, self.scoring)
 
+    def null_scores(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        """(premises, hypotheses) entailment log-odds of background sentences: each label's null distribution."""
+        from tqdm import tqdm
+
+        return np.stack([entailment_log_odds(self.first_step_scores(premise, hypotheses))
+                         for premise in tqdm(premises, desc="NLI on background sentences", unit="sentence")])
+
+
+def entailment_log_odds(scores: np.ndarray) -> np.ndarray:
+    """How much more a (labels, 3) score row says entailment than contradiction: compared with the null."""
+    return scores[:, 0] - scores[:, 2]
+
 
 def scores_to_probabilities(scores: np.ndarray, scoring: str) -> np.ndarray:
     """Label probabilities from (labels, 3) entailment/neutral/contradiction scores."""

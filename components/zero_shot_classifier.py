@@ -2,8 +2,11 @@
 
 Runs after the Keras head. When the head is unsure, it scores the zero-shot labels together with the
 head's best candidates; a zero-shot label that wins with enough confidence becomes the intent, and
-`intent_ranking` says which classifier produced each entry.
+`intent_ranking` says which classifier produced each entry. A label wins only when the message is closer
+to it than ordinary text is (components/background_null.py): otherwise the head's answer stands, and the
+FallbackClassifier asks to rephrase when that answer is unsure too.
 """
+import hashlib
 import json
 import logging
 from typing import Any, Dict, List, Optional, Text, Tuple, Type
@@ -21,9 +24,11 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import sentence_encoder
+from components.background_null import HubnessCorrectedNull, background_path, null_thresholds, read_background
 from components.keras_intent_classifier import CLASSIFIER_KEY
 from components.zero_shot_backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend,
-                                           NLIModelUnavailable, normalise)
+                                           NLIModelUnavailable, entailment_log_odds, normalise,
+                                           scores_to_probabilities)
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,10 @@ MIN_CONFIDENCE_KEY = "min_confidence"
 OVERRIDE_CONFIDENCE_KEY = "override_confidence"
 HEAD_CANDIDATES_KEY = "head_candidates"
 MIN_EXAMPLES_KEY = "min_examples"
+BACKGROUND_KEY = "background_texts"
+FALSE_CAPTURE_RATE_KEY = "false_capture_rate"
+NEIGHBOURS_KEY = "neighbours"
+NLI_BACKGROUND_SIZE_KEY = "nli_background_size"
 ENCODER_KEY = "model_name"
 PROMPT_KEY = "prompt"
 EMBEDDING, MT5_XNLI = "embedding", "mt5-xnli"
@@ -76,6 +85,16 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             HEAD_CANDIDATES_KEY: 3,
             # Head intents with fewer examples have too noisy a centroid to compete (embedding backend).
             MIN_EXAMPLES_KEY: 5,
+            # Unlabelled sentences in many languages, about none of the labels (never test data): how close
+            # ordinary text comes to each label. null turns the check off (labels then take ordinary text).
+            BACKGROUND_KEY: "data/unlabelled/multilingual_sample.txt",
+            # The share of ordinary text all labels together may take: each label must beat the
+            # (1 - rate / number of labels) quantile of its scores on the background sentences.
+            FALSE_CAPTURE_RATE_KEY: 0.005,
+            # Background neighbours that tell how close a text is to everything (embedding backend).
+            NEIGHBOURS_KEY: 10,
+            # Background sentences the NLI model scores at training time, one NLI pass each (mt5-xnli backend).
+            NLI_BACKGROUND_SIZE_KEY: 200,
             # Encoder and prompt of the embedding backend: use the featurizer's.
             ENCODER_KEY: sentence_encoder.EMBEDDED_ENCODER,
             PROMPT_KEY: "query: ",
@@ -83,9 +102,12 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  names: Optional[List[str]] = None, vectors: Optional[np.ndarray] = None,
-                 embedding: Optional[EmbeddingBackend] = None) -> None:
+                 embedding: Optional[EmbeddingBackend] = None, null: Optional[HubnessCorrectedNull] = None,
+                 thresholds: Optional[Dict[str, float]] = None) -> None:
         if config[BACKEND_KEY] not in (EMBEDDING, MT5_XNLI):
             raise InvalidConfigException(f"{BACKEND_KEY} must be '{EMBEDDING}' or '{MT5_XNLI}'.")
+        if not 0 < config[FALSE_CAPTURE_RATE_KEY] < 1:
+            raise InvalidConfigException(f"{FALSE_CAPTURE_RATE_KEY} must be between 0 and 1, e.g. 0.005.")
         self.component_config = config
         self.labels = {name: label_spec(spec, config[HYPOTHESIS_TEMPLATE_KEY])
                        for name, spec in (config[LABELS_KEY] or {}).items()}
@@ -94,14 +116,20 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         self.vectors = vectors
         self.embedding = embedding or EmbeddingBackend()
         self.nli = MT5XNLIBackend(config[NLI_MODEL_KEY], config[SCORING_KEY])
+        self.null = null  # the labels' background scores (embedding backend)
+        self.thresholds = thresholds or {}  # {label: score that ordinary text rarely exceeds}
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        """Label vectors come from the encoder: rebuilding it must retrain this component."""
+        """Label vectors come from the encoder and the background file: changing either must retrain."""
         config = {**cls.get_default_config(), **config}
-        if config[BACKEND_KEY] != EMBEDDING or not config[LABELS_KEY]:
+        if not config[LABELS_KEY]:
             return None
-        return sentence_encoder.fingerprint(config[ENCODER_KEY], config[PROMPT_KEY])
+        background = config[BACKGROUND_KEY]
+        parts = [hashlib.sha256(background_path(background).read_bytes()).hexdigest() if background else ""]
+        if config[BACKEND_KEY] == EMBEDDING:
+            parts.append(sentence_encoder.fingerprint(config[ENCODER_KEY], config[PROMPT_KEY]))
+        return "-".join(parts)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -111,6 +139,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
     def train(self, training_data: TrainingData) -> Resource:
         if self.component_config[BACKEND_KEY] == MT5_XNLI:
             self.nli.class_token_ids()  # loads the model now: a clear error at training, not at parse time
+            if self.labels and self.component_config[BACKGROUND_KEY]:
+                self._fit_nli_null()
+                self.persist()
             return self._resource
         examples = [m for m in training_data.intent_examples if m.get_dense_features(TEXT)[1] is not None]
         intents = [m.get(INTENT) for m in examples]
@@ -126,8 +157,27 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         kept = [i for i, name in enumerate(intents) if name in self.names]
         self.embedding.fit(self.vectors, vectors[kept], [intents[i] for i in kept], self.names)
         logger.info(f"Zero-shot labels {list(self.labels)}; softmax temperature {self.embedding.temperature:.3f}.")
+        if self.component_config[BACKGROUND_KEY]:
+            self._fit_embedding_null()
         self.persist()
         return self._resource
+
+    def _fit_embedding_null(self) -> None:
+        config = self.component_config
+        cache = sentence_encoder.EmbeddingCache(config[ENCODER_KEY], config[PROMPT_KEY])
+        background = self._description_space(cache.encode(read_background(config[BACKGROUND_KEY]), batch_size=64))
+        self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
+        self.null.fit(self.vectors[: len(self.labels)], config[FALSE_CAPTURE_RATE_KEY])
+        self.thresholds = dict(zip(self.labels, self.null.thresholds.tolist()))
+        logger.info(f"Zero-shot thresholds over {len(background)} background sentences: {self.thresholds}.")
+
+    def _fit_nli_null(self) -> None:
+        config = self.component_config
+        sentences = read_background(config[BACKGROUND_KEY])
+        every = max(1, len(sentences) // config[NLI_BACKGROUND_SIZE_KEY])
+        sample = sentences[::every][: config[NLI_BACKGROUND_SIZE_KEY]]  # spread over the file's languages
+        scores = self.nli.null_scores(sample, [spec["hypothesis"] for spec in self.labels.values()])
+        self.thresholds = dict(zip(self.labels, null_thresholds(scores, config[FALSE_CAPTURE_RATE_KEY]).tolist()))
 
     def _describe(self, spec: dict) -> np.ndarray:
         texts = [spec["description"], spec["hypothesis"]] + list(spec["examples"])
@@ -147,7 +197,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             if not self._ready() or not self._worth_scoring(head_confidence):
                 continue
             try:
-                scored = self._score(message)
+                scored, null_scores = self._score(message)
             except NLIModelUnavailable as error:  # never crash a conversation: keep the head's answer
                 logger.error(f"Zero-shot classification skipped: {error}")
                 continue
@@ -155,7 +205,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                 logger.debug("Zero-shot skipped: none of the head's intents has enough examples to compete.")
                 continue
             best, probability = max(scored, key=lambda pair: pair[1])
-            reason = self._why_accepted(best, probability, head_confidence)
+            reason = self._why_accepted(best, probability, head_confidence, null_scores.get(best))
             if reason:
                 logger.debug(f"Zero-shot '{best}' ({probability:.3f}) replaces '{head.get(INTENT_NAME_KEY)}' "
                              f"({head_confidence:.2f}): {reason}.")
@@ -170,10 +220,16 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return (head_confidence < self.component_config[HEAD_THRESHOLD_KEY]
                 or self.component_config[OVERRIDE_CONFIDENCE_KEY] is not None)
 
-    def _why_accepted(self, label: str, probability: float, head_confidence: float) -> Optional[str]:
+    def _above_null(self, label: str, null_score: Optional[float]) -> bool:
+        """Closer to the label than all but a small share of ordinary text (always, without a background)."""
+        threshold = self.thresholds.get(label)
+        return threshold is None or (null_score is not None and null_score > threshold)
+
+    def _why_accepted(self, label: str, probability: float, head_confidence: float,
+                      null_score: Optional[float] = None) -> Optional[str]:
         """Why the zero-shot label replaces the head's intent, or None when it does not."""
         config = self.component_config
-        if label not in self.labels:
+        if label not in self.labels or not self._above_null(label, null_score):
             return None
         if head_confidence < config[HEAD_THRESHOLD_KEY] and probability >= config[MIN_CONFIDENCE_KEY]:
             return f"head unsure (< {config[HEAD_THRESHOLD_KEY]}), zero-shot >= {config[MIN_CONFIDENCE_KEY]}"
@@ -181,7 +237,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             return f"zero-shot >= {config[OVERRIDE_CONFIDENCE_KEY]}, sure enough to override the head"
         return None
 
-    def _score(self, message: Message) -> List[Tuple[str, float]]:
+    def _score(self, message: Message) -> Tuple[List[Tuple[str, float]], Dict[str, float]]:
+        """(candidate, probability) for the labels and the head's best intents; each label's null score."""
         ranking = message.get(INTENT_RANKING_KEY) or []
         head_candidates = [r[INTENT_NAME_KEY] for r in ranking[: self.component_config[HEAD_CANDIDATES_KEY]]
                            if r[INTENT_NAME_KEY] not in self.labels]
@@ -190,11 +247,17 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             hypotheses = [self.labels[c]["hypothesis"] if c in self.labels
                           else _hypothesis(c.replace("_", " "), self.component_config[HYPOTHESIS_TEMPLATE_KEY])
                           for c in candidates]
-            return list(zip(candidates, self.nli.probabilities(message.get(TEXT) or "", hypotheses).tolist()))
+            scores = self.nli.first_step_scores(message.get(TEXT) or "", hypotheses)
+            probabilities = scores_to_probabilities(scores, self.component_config[SCORING_KEY])
+            null_scores = dict(zip(self.labels, entailment_log_odds(scores).tolist()))
+            return list(zip(candidates, probabilities.tolist())), null_scores
         candidates = [n for n in self.names if n in self.labels or n in head_candidates]
         vector = self._description_space(message.get_dense_features(TEXT)[1].features.reshape(-1))
         rows = [self.names.index(c) for c in candidates]
-        return list(zip(candidates, self.embedding.probabilities(vector, self.vectors, rows).tolist()))
+        null_scores = {}
+        if self.null is not None:
+            null_scores = dict(zip(self.labels, self.null.scores(vector, self.vectors[: len(self.labels)])[0].tolist()))
+        return list(zip(candidates, self.embedding.probabilities(vector, self.vectors, rows).tolist())), null_scores
 
     def _set_intent(self, message: Message, label: str, probability: float, scored) -> None:
         """One ranking, one distribution: the head's confidences share what the zero-shot labels leave, so
@@ -209,10 +272,15 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            np.savez(directory / VECTORS_FILE, vectors=self.vectors, offsets=self.embedding.offsets,
-                     scales=self.embedding.scales)
             (directory / LABELS_FILE).write_text(json.dumps(
-                {"names": self.names, "temperature": self.embedding.temperature}), encoding="utf-8")
+                {"names": self.names, "temperature": self.embedding.temperature, "thresholds": self.thresholds,
+                 "neighbours": self.null.neighbours if self.null else None}), encoding="utf-8")
+            if self.vectors is None:  # mt5-xnli: thresholds only
+                return
+            null = {"background": self.null.background.astype(np.float16), "label_hubness": self.null.label_hubness,
+                    "null_thresholds": self.null.thresholds} if self.null else {}
+            np.savez(directory / VECTORS_FILE, vectors=self.vectors, offsets=self.embedding.offsets,
+                     scales=self.embedding.scales, **null)
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -221,11 +289,16 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         try:
             with model_storage.read_from(resource) as directory:
                 saved = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
-                arrays = dict(np.load(directory / VECTORS_FILE))
-        except ValueError:  # nothing persisted: no labels, or the mt5-xnli backend (no trained state)
+                arrays = dict(np.load(directory / VECTORS_FILE)) if (directory / VECTORS_FILE).exists() else {}
+        except ValueError:  # nothing persisted: no labels declared
             return cls(config, model_storage, resource)
+        if not arrays:
+            return cls(config, model_storage, resource, thresholds=saved["thresholds"])
         embedding = EmbeddingBackend(saved["temperature"], arrays["offsets"], arrays["scales"])
-        return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding)
+        null = HubnessCorrectedNull(arrays["background"].astype(np.float32), saved["neighbours"],
+                                    arrays["label_hubness"], arrays["null_thresholds"]) if "background" in arrays else None
+        return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding, null,
+                   saved["thresholds"])
 
 
 def label_spec(spec, template: str) -> dict:
@@ -240,3 +313,4 @@ def label_spec(spec, template: str) -> dict:
 
 def _hypothesis(description: str, template: str) -> str:
     return template.format(description)
+

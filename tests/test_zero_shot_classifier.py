@@ -90,6 +90,8 @@ def test_scores_match_a_hand_computation_on_the_same_logits(tiny_nli_model):
 
 def test_one_batched_generate_call_per_message(tiny_nli_model, tmp_path, monkeypatch):
     _, model = load_nli_model(tiny_nli_model)
+    classifier = nli_classifier(tmp_path, tiny_nli_model, min_confidence=0.0, nli_background_size=20)
+    classifier.train(demo_training_data())
     calls = []
     real_generate = model.generate
 
@@ -98,21 +100,39 @@ def test_one_batched_generate_call_per_message(tiny_nli_model, tmp_path, monkeyp
         return real_generate(*args, **kwargs)
 
     monkeypatch.setattr(model, "generate", spy)
-    classifier = nli_classifier(tmp_path, tiny_nli_model, min_confidence=0.0)
-    classifier.train(demo_training_data())
     first, second = classifier.process([unsure_message("I want to cancel"), unsure_message("merhaba")])
     assert calls == [3, 3]  # one call per message: the zero-shot label and the head's two candidates
     for message, text in ((first, "I want to cancel"), (second, "merhaba")):
         candidates = ["cancel_subscription", "greet", "track_order"]
         hypotheses = ["This example is the user wants to cancel their subscription or membership.",
                       "This example is greet.", "This example is track order."]
+        scores = classifier.nli.first_step_scores(text, hypotheses)
         expected = dict(zip(candidates, classifier.nli.probabilities(text, hypotheses)))
         winner = max(expected, key=expected.get)
-        if winner == "cancel_subscription":  # min_confidence 0: a winning zero-shot label is taken
+        above_null = scores[0, 0] - scores[0, 2] > classifier.thresholds["cancel_subscription"]
+        if winner == "cancel_subscription" and above_null:  # min_confidence 0: a credible winning label is taken
             assert message.get("intent") == {"name": winner, "confidence": pytest.approx(expected[winner])}
             assert message.get("intent_ranking")[0]["classifier"] == "ZeroShotIntentClassifier"
         else:
             assert message.get("intent")["name"] == "greet"  # the head's answer stands
+
+
+def test_nli_null_is_a_quantile_of_background_log_odds_and_survives_persistence(tiny_nli_model, tmp_path):
+    background = tmp_path / "background.txt"
+    sentences = [f"sentence number {i} about the weather" for i in range(300)]
+    background.write_text("\n".join(sentences), encoding="utf-8")
+    classifier = nli_classifier(tmp_path, tiny_nli_model, background_texts=str(background),
+                                nli_background_size=30, false_capture_rate=0.1)
+    classifier.train(demo_training_data())
+    hypothesis = classifier.labels["cancel_subscription"]["hypothesis"]
+    log_odds = [classifier.nli.first_step_scores(s, [hypothesis])[0] for s in sentences[::10]]
+    expected = np.quantile([row[0] - row[2] for row in log_odds], 0.9)  # one label: 1 - rate
+    assert classifier.thresholds["cancel_subscription"] == pytest.approx(expected, rel=1e-5)
+    loaded = load_component(ZeroShotIntentClassifier, LocalModelStorage(tmp_path), "zero_shot", backend="mt5-xnli",
+                            nli_model=tiny_nli_model, labels=CANCEL)
+    assert loaded.thresholds == pytest.approx(classifier.thresholds)
+    assert not loaded._above_null("cancel_subscription", expected - 1e-3)
+    assert loaded._above_null("cancel_subscription", expected + 1e-3)
 
 
 def test_unloadable_nli_model_is_a_clear_training_error(tmp_path):

@@ -1,0 +1,72 @@
+"""The null distribution a zero-shot label must rise above: hubness-corrected scores and their thresholds."""
+import numpy as np
+import pytest
+from rasa.shared.exceptions import InvalidConfigException
+
+from components.background_null import HubnessCorrectedNull, label_quantile, null_thresholds, read_background
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=-1, keepdims=True)
+
+
+@pytest.fixture()
+def background() -> np.ndarray:
+    return unit(np.random.default_rng(0).normal(size=(400, 16)))
+
+
+def test_each_label_gets_its_share_of_the_rate():
+    assert label_quantile(0.005, 1) == pytest.approx(0.995)
+    assert label_quantile(0.006, 3) == pytest.approx(0.998)
+    scores = np.random.default_rng(1).normal(size=(10_000, 2))
+    thresholds = null_thresholds(scores, 0.01)
+    assert (scores > thresholds).mean(axis=0) == pytest.approx([0.005, 0.005], abs=1e-3)
+
+
+def test_scores_are_csls_by_hand(background):
+    null = HubnessCorrectedNull(background, neighbours=5)
+    labels = unit(np.random.default_rng(2).normal(size=(2, 16)))
+    null.fit(labels, false_capture_rate=0.01)
+    message = unit(np.random.default_rng(3).normal(size=16))
+    nearest_to_message = np.sort(background @ message)[-5:].mean()
+    nearest_to_labels = np.sort(labels @ background.T, axis=1)[:, -5:].mean(axis=1)
+    expected = 2 * labels @ message - nearest_to_message - nearest_to_labels
+    np.testing.assert_allclose(null.scores(message, labels)[0], expected, rtol=1e-5)
+
+
+def test_background_scores_leave_each_sentence_out_of_its_own_neighbours(background):
+    null = HubnessCorrectedNull(background, neighbours=1)
+    others = background @ background.T
+    np.fill_diagonal(others, -np.inf)
+    np.testing.assert_allclose(null.hubness(background, leave_out_self=True), others.max(axis=1), rtol=1e-5)
+    assert np.allclose(null.hubness(background), 1.0)  # with itself in, every sentence's nearest is itself
+
+
+def test_thresholds_let_the_rate_of_background_through(background):
+    null = HubnessCorrectedNull(background, neighbours=10)
+    labels = unit(np.random.default_rng(4).normal(size=(2, 16)))
+    null.fit(labels, false_capture_rate=0.05)
+    own = null._csls(background, labels, null.hubness(background, leave_out_self=True))
+    assert (own > null.thresholds).mean(axis=0) == pytest.approx([0.025, 0.025], abs=0.006)
+
+
+def test_a_message_like_the_label_is_above_its_null(background):
+    null = HubnessCorrectedNull(background, neighbours=10)
+    label = unit(np.random.default_rng(5).normal(size=(1, 16)))
+    null.fit(label, false_capture_rate=0.005)
+    close = unit(label[0] + 0.1 * np.random.default_rng(6).normal(size=16))
+    assert null.scores(close, label)[0, 0] > null.thresholds[0]
+
+
+def test_neighbours_must_fit_the_background(background):
+    with pytest.raises(ValueError, match="neighbours must be between 1 and 399"):
+        HubnessCorrectedNull(background, neighbours=400)
+
+
+def test_background_file_problems_say_what_to_do(tmp_path):
+    with pytest.raises(InvalidConfigException, match="does not exist.*background_texts"):
+        read_background(str(tmp_path / "missing.txt"))
+    short = tmp_path / "short.txt"
+    short.write_text("hello\n\nbonjour\n", encoding="utf-8")
+    with pytest.raises(InvalidConfigException, match="has 2 sentences"):
+        read_background(str(short))
