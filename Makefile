@@ -18,10 +18,10 @@ export RASA_TELEMETRY_ENABLED ?= false
 export TOKENIZERS_PARALLELISM ?= false
 
 # Debian packages the tests drive: Redis (two replicas sharing state), Chromium (the web chat page),
-# and fonts that draw Khmer and Arabic in its screenshots.
-DEBIAN_PACKAGES := redis-server chromium chromium-driver fonts-khmeros fonts-kacst fonts-dejavu-core
+# fonts that draw Khmer and Arabic in its screenshots, and one FreeDict dictionary (code-switching tests).
+DEBIAN_PACKAGES := redis-server chromium chromium-driver fonts-khmeros fonts-kacst fonts-dejavu-core dict-freedict-eng-tur
 
-.PHONY: help setup venv encoder system-packages train chat serve test benchmark clean
+.PHONY: help setup venv encoder dictionaries system-packages apt-install train chat serve test benchmark clean
 
 help:
 	@echo "make chat    set up, train if needed and talk to the bot in the terminal (rasa shell)"
@@ -30,7 +30,7 @@ help:
 	@echo "make serve   run the bot over HTTP: REST channel and web chat page at localhost:5005/webhooks/webchat/"
 	@echo "make setup   build the Python environment and the embedded encoder only"
 
-setup: venv encoder
+setup: venv encoder dictionaries
 
 venv:
 	@set -e; \
@@ -73,8 +73,15 @@ serve: train
 test: setup system-packages
 	$(PYTHON) -m pytest tests
 
+# The FreeDict dictionaries that config.yml's CodeSwitchingAugmenter names (none: nothing to install).
+dictionaries: venv
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$$($(PYTHON) -m training.dictionaries config.yml)"
+
 system-packages:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEBIAN_PACKAGES)"
+
+apt-install:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages: $$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \

@@ -37,6 +37,8 @@ RANDOM_SEED_KEY = "random_seed"
 
 # Each ranking entry names the classifier that produced it (the zero-shot fallback adds its own).
 CLASSIFIER_KEY = "classifier"
+# A training message may say how much it counts (augmented copies count less than the examples); default 1.
+SAMPLE_WEIGHT_KEY = "sample_weight"
 MODEL_FILE = "head.keras"
 LABELS_FILE = "labels.json"
 
@@ -114,13 +116,14 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         self.labels = sorted({m.get(INTENT) for m in examples})
         features = self._features(examples)
         targets = np.array([self.labels.index(m.get(INTENT)) for m in examples])
+        weights = np.array([m.get(SAMPLE_WEIGHT_KEY) or 1.0 for m in examples], dtype=np.float32)
         if len(self.labels) < 2:
             logger.warning(f"Only one intent ('{self.labels[0]}'): every message will get it.")
-        self.model = self._fit(features, targets)
+        self.model = self._fit(features, targets, weights)
         self.persist()
         return self._resource
 
-    def _fit(self, features: np.ndarray, targets: np.ndarray):
+    def _fit(self, features: np.ndarray, targets: np.ndarray, weights: np.ndarray):
         import tensorflow as tf
         from tqdm.keras import TqdmCallback
 
@@ -137,16 +140,18 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
             tf.keras.utils.to_categorical(targets, len(self.labels)),
             epochs=config[EPOCHS_KEY],
             batch_size=config[BATCH_SIZE_KEY],
-            class_weight=self._class_weights(targets) if config[BALANCE_CLASSES_KEY] else None,
+            sample_weight=weights * self._class_weights(targets, weights)[targets] if config[BALANCE_CLASSES_KEY]
+            else weights,
             shuffle=True,
             verbose=0,
             callbacks=[TqdmCallback(verbose=0, desc=self.__class__.__name__)],
         )
         return model
 
-    def _class_weights(self, targets: np.ndarray) -> Dict[int, float]:
-        counts = np.bincount(targets, minlength=len(self.labels))
-        return {i: len(targets) / (len(self.labels) * c) for i, c in enumerate(counts) if c}
+    def _class_weights(self, targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """1 / each intent's share of the total weight, so that every intent counts as much."""
+        totals = np.bincount(targets, weights=weights, minlength=len(self.labels))
+        return weights.sum() / (len(self.labels) * np.maximum(totals, 1e-12))
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Sets `intent` and `intent_ranking` like Rasa's own classifiers."""

@@ -61,8 +61,18 @@ def test_same_seed_same_model(tmp_path, training_data, featurizer):
 def test_rare_intents_are_weighted_up(tmp_path, training_data):
     head = build_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head")
     head.labels = ["common", "rare"]
-    weights = head._class_weights(np.array([0] * 9 + [1]))
+    weights = head._class_weights(np.array([0] * 9 + [1]), np.ones(10))
     assert weights[1] == pytest.approx(9 * weights[0])
+
+
+def test_class_balance_counts_weights_not_messages(tmp_path):
+    """Ten augmented copies at 0.1 each weigh as much as one example: the intent is not made rarer or commoner."""
+    head = build_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head")
+    head.labels = ["with_copies", "plain"]
+    targets = np.array([0] + [0] * 10 + [1])
+    weights = np.array([1.0] + [0.1] * 10 + [2.0])
+    balance = head._class_weights(targets, weights)
+    assert (weights * balance[targets])[targets == 0].sum() == pytest.approx((weights * balance[targets])[targets == 1].sum())
 
 
 def test_unavailable_head_leaves_messages_unclassified(tmp_path, featurizer):

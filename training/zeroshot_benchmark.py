@@ -1,12 +1,18 @@
 """What the zero-shot fallback buys on intents nobody wrote examples for, and what it costs.
 
-    python -m training.zeroshot_benchmark --out DIR [--xsid ../shared/data/xsid]
+    python -m training.zeroshot_benchmark --out DIR [--xsid ../shared/data/xsid] [--tatoeba ../shared/data/tatoeba]
 
 Trains on xSID's English `en.valid.conll` WITHOUT three intents, declares those three as zero-shot
 labels (one-line English descriptions), and evaluates every `*.test.conll` twice through Rasa: with the
 ZeroShotIntentClassifier and without it (the project's config.yml otherwise). Per language:
 `unseen_accuracy`, `seen_accuracy` and `seen_accuracy_without_fallback`; plus `latency_ms` (median
-and p95 parse latency the fallback adds). Writes DIR/report.json and prints a table.
+and p95 parse latency the fallback adds).
+
+`false_capture`, per language, is the share of messages a zero-shot label takes although they are about
+something else: on the xSID test files (their intents are head intents or the three labels) and on every
+Tatoeba sentence (everyday sentences about none of the labels; those of the classifier's background file
+are left out, since they calibrate it). It is measured with the three labels, and again with config.yml's
+own zero-shot step as declared (`config_labels`). Writes DIR/report.json and prints tables.
 """
 import argparse
 import json
@@ -14,10 +20,13 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Dict
 
 import pandas as pd
 import yaml
 
+from components.background_null import read_background
+from components.zero_shot_classifier import BACKGROUND_KEY, LABELS_KEY, ZeroShotIntentClassifier
 from training.datasets import load_examples, rasa_safe_names
 from training.evaluate import evaluate_config, quiet_rasa_logs
 
@@ -30,6 +39,34 @@ UNSEEN = {
     "RateBook": "give this book a rating of stars",
 }
 NON_ENGLISH = ["tr", "de", "zh", "ar", "ja", "it", "da", "nl"]
+ABOUT_NONE = "(none of the labels)"  # the intent of every Tatoeba sentence
+
+
+def zero_shot_settings(config: Path) -> dict:
+    """The zero-shot step of a Rasa config, with the classifier's defaults filled in ({} if it has none)."""
+    pipeline = yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]
+    declared = next((c for c in pipeline if c["name"] == ZERO_SHOT), None)
+    return {**ZeroShotIntentClassifier.get_default_config(), **declared} if declared else {}
+
+
+def tatoeba_sentences(folder: Path, leave_out: set) -> Dict[str, pd.DataFrame]:
+    """Every sentence of the Tatoeba pairs by language (English once), without those in `leave_out`."""
+    by_language: Dict[str, list] = {}
+    for path in sorted(folder.glob("tatoeba.*-eng.*")):
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        by_language.setdefault(path.suffix[1:], []).extend(line for line in lines if line and line not in leave_out)
+    return {f"tatoeba.{language}": pd.DataFrame({"text": sorted(set(texts)), "intent": ABOUT_NONE})
+            for language, texts in by_language.items()}
+
+
+def false_capture(predictions: pd.DataFrame, labels) -> dict:
+    """{"xsid": {language: rate}, "tatoeba": {language: rate}}: a label taking a message about something else."""
+    rates = {"xsid": {}, "tatoeba": {}}
+    for test, frame in predictions.groupby("test", sort=False):
+        taken = frame["predicted"].isin(labels) & (frame["predicted"] != frame["intent"])
+        corpus, language = ("tatoeba", test.split(".")[1]) if test.startswith("tatoeba.") else ("xsid", test.split(".")[0])
+        rates[corpus][language] = round(float(taken.mean()), 4)
+    return rates
 
 
 def write_configs(base_config: Path, folder: Path, zero_shot: dict) -> tuple:
@@ -52,7 +89,7 @@ def accuracy(frame: pd.DataFrame) -> float:
 
 def per_language(with_fallback: pd.DataFrame, without_fallback: pd.DataFrame) -> dict:
     report = {}
-    for test, frame in with_fallback.groupby("test", sort=False):
+    for test, frame in with_fallback[~with_fallback["test"].str.startswith("tatoeba.")].groupby("test", sort=False):
         baseline = without_fallback[without_fallback["test"] == test]
         unseen = frame["intent"].isin(UNSEEN)
         report[test.split(".")[0]] = {
@@ -70,9 +107,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--xsid", type=Path, default=ROOT.parent / "shared" / "data" / "xsid")
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--tatoeba", default=str(ROOT.parent / "shared" / "data" / "tatoeba"),
+                        help="folder of Tatoeba pairs for false capture on everyday sentences ('' to skip)")
     parser.add_argument("--tests", default="*.test.conll", help="which files of --xsid to test on (a glob)")
-    parser.add_argument("--head-threshold", type=float, help="override the classifier's default")
-    parser.add_argument("--min-confidence", type=float, help="override the classifier's default")
+    for option in ("head-threshold", "min-confidence", "false-capture-rate", "neighbours"):
+        parser.add_argument(f"--{option}", type=float, help="override the classifier's default")
     args = parser.parse_args(argv)
     quiet_rasa_logs()
     train = load_examples(args.xsid / "en.valid.conll")
@@ -80,14 +119,20 @@ def main(argv=None) -> int:
     tests = {p.name: load_examples(p) for p in sorted(args.xsid.glob(args.tests))}
     safe = rasa_safe_names(UNSEEN)  # the names Rasa sees; evaluate maps them back
     options = {"labels": {safe[k]: v for k, v in UNSEEN.items()}}
-    for key, value in (("head_threshold", args.head_threshold), ("min_confidence", args.min_confidence)):
-        if value is not None:
-            options[key] = value
+    for key in ("head_threshold", "min_confidence", "false_capture_rate", "neighbours"):
+        if getattr(args, key) is not None:
+            options[key] = int(args.neighbours) if key == "neighbours" else getattr(args, key)
+    declared = zero_shot_settings(args.config)
+    background = ZeroShotIntentClassifier.get_default_config()[BACKGROUND_KEY]
+    everyday = tatoeba_sentences(Path(args.tatoeba), set(read_background(background))) if args.tatoeba else {}
     with tempfile.TemporaryDirectory() as tmp:
         without, with_zero_shot = write_configs(args.config, Path(tmp), options)
         report_without, predictions_without = evaluate_config(without, train, tests, Path(tmp, "without"))
-        report_with, predictions_with = evaluate_config(with_zero_shot, train, tests, Path(tmp, "with"),
-                                                        extra_intents=safe)
+        report_with, predictions_with = evaluate_config(with_zero_shot, train, {**tests, **everyday},
+                                                        Path(tmp, "with"), extra_intents=safe)
+        if declared.get(LABELS_KEY):
+            _, predictions_declared = evaluate_config(args.config, train, {**tests, **everyday},
+                                                      Path(tmp, "declared"))
     languages = per_language(predictions_with, predictions_without)
     added = {key: round(report_with["latency_ms"][key] - report_without["latency_ms"][key], 2)
              for key in ("median", "p95")}
@@ -101,7 +146,11 @@ def main(argv=None) -> int:
         "mean_non_english": {key: round(statistics.mean(languages[l][key] for l in non_english), 4)
                              for key in ("unseen_accuracy", "seen_accuracy", "seen_accuracy_without_fallback")}
         if (non_english := [language for language in NON_ENGLISH if language in languages]) else {},
+        "false_capture": false_capture(predictions_with, set(safe.values())),
     }
+    if declared.get(LABELS_KEY):
+        report["config_labels"] = {"labels": list(declared[LABELS_KEY]),
+                                   "false_capture": false_capture(predictions_declared, set(declared[LABELS_KEY]))}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print("| language | unseen intents: accuracy | seen: accuracy | seen, without zero-shot |")
@@ -113,8 +162,22 @@ def main(argv=None) -> int:
     if mean:
         print(f"| mean of non-English | {mean['unseen_accuracy']:.3f} | {mean['seen_accuracy']:.3f} | "
               f"{mean['seen_accuracy_without_fallback']:.3f} |")
-    print(f"\nadded parse latency: median {added['median']} ms, p95 {added['p95']} ms")
+    print(f"\nadded parse latency: median {added['median']} ms, p95 {added['p95']} ms\n")
+    print_false_capture(report)
     return 0
+
+
+def print_false_capture(report: dict) -> None:
+    columns = [("the three xSID labels", report["false_capture"])]
+    if "config_labels" in report:
+        columns.append((f"config.yml's {', '.join(report['config_labels']['labels'])}",
+                        report["config_labels"]["false_capture"]))
+    print("| corpus | language | " + " | ".join(f"false capture, {name}" for name, _ in columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for corpus in ("xsid", "tatoeba"):
+        for language in columns[0][1][corpus]:
+            cells = [f"{rates[corpus].get(language, float('nan')):.2%}" for _, rates in columns]
+            print(f"| {corpus} | {language} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
