@@ -21,13 +21,14 @@ export TOKENIZERS_PARALLELISM ?= false
 # fonts that draw Khmer and Arabic in its screenshots, and one FreeDict dictionary (code-switching tests).
 DEBIAN_PACKAGES := redis-server chromium chromium-driver fonts-khmeros fonts-kacst fonts-dejavu-core dict-freedict-eng-tur
 
-.PHONY: help setup venv encoder dictionaries system-packages apt-install train chat serve test benchmark clean
+.PHONY: help setup venv encoder dictionaries system-packages apt-install train chat serve redis test benchmark clean
 
 help:
 	@echo "make chat    set up, train if needed and talk to the bot in the terminal (rasa shell)"
 	@echo "make test    set up and run the test suite"
 	@echo "make train   (re)train the bot into models/ after editing data/, domain.yml or config.yml"
-	@echo "make serve   run the bot over HTTP: REST channel and web chat page at localhost:5005/webhooks/webchat/"
+	@echo "make serve   run the bot over HTTP, one worker per core, conversations in a local Redis: REST channel"
+	@echo "             and web chat page at localhost:5005/webhooks/webchat/"
 	@echo "make setup   build the Python environment and the embedded encoder only"
 
 setup: venv encoder dictionaries
@@ -53,10 +54,15 @@ venv:
 	if [ -e $(VENV) ] && [ ! -L $(VENV) ]; then rm -rf $(VENV); fi; \
 	ln -sfn "$$env_dir" $(VENV)
 
-encoder: venv $(LANGUAGE_LAYER)
+# The transformer layers exported for ONNX Runtime, fp32 and int8 (the featurizer's `runtime` option).
+ONNX_MODELS := $(ENCODER)/onnx/model_int8.onnx
+encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS)
 
 $(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
 	$(PYTHON) -m training.build_encoder --out $(ENCODER)
+
+$(ONNX_MODELS): $(ENCODER)/model.safetensors training/export_onnx.py
+	$(PYTHON) -m training.export_onnx --model $(ENCODER)
 
 $(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py components/layer_pooling.py data/unlabelled/multilingual_sample.txt
 	$(PYTHON) -m training.neutralize_languages --model $(ENCODER) --texts data/unlabelled/multilingual_sample.txt
@@ -67,8 +73,20 @@ train: setup
 chat: train
 	$(RASA) shell
 
-serve: train
-	$(RASA) run --credentials credentials.yml --endpoints endpoints.yml
+# `make serve`: one Sanic worker per core, conversations and locks in a local Redis (endpoints.redis.yml).
+WORKERS ?= $(shell nproc)
+REDIS_PORT ?= 6379
+
+serve: train redis
+	SANIC_WORKERS=$(WORKERS) $(RASA) run --credentials credentials.yml --endpoints endpoints.redis.yml
+
+# A local redis-server that writes every change to disk (appendonly, fsync always: a restart loses no turn),
+# unless one already answers on REDIS_PORT.
+redis:
+	@$(MAKE) --no-print-directory apt-install PACKAGES=redis-server
+	@mkdir -p .redis
+	@redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 || redis-server --port $(REDIS_PORT) --bind 127.0.0.1 \
+	  --daemonize yes --dir $(CURDIR)/.redis --appendonly yes --appendfsync always --logfile redis.log
 
 test: setup system-packages
 	$(PYTHON) -m pytest tests

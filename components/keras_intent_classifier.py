@@ -100,6 +100,7 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self._layers = dense_layers(model) if model is not None else []
         self.labels = labels or []
 
     @classmethod
@@ -120,6 +121,7 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         if len(self.labels) < 2:
             logger.warning(f"Only one intent ('{self.labels[0]}'): every message will get it.")
         self.model = self._fit(features, targets, weights)
+        self._layers = dense_layers(self.model)
         self.persist()
         return self._resource
 
@@ -165,7 +167,12 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         return messages
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        return self.model(features, training=False).numpy()
+        """The Keras model's forward pass (dropout is off at inference) in NumPy: a TensorFlow call costs ~3 ms
+        per message, this a few microseconds."""
+        outputs = features
+        for kernel, bias, activation in self._layers:
+            outputs = ACTIVATIONS[activation](outputs @ kernel + bias)
+        return outputs
 
     def _ranking(self, row: np.ndarray) -> List[Dict[Text, Any]]:
         order = np.argsort(-row, kind="stable")
@@ -217,6 +224,22 @@ def _read_head(directory: Path):
             "Retrain the bot with `make train` (or `rasa train`)."
         ) from error
     return model, labels
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "softmax": _softmax, "linear": lambda x: x}
+
+
+def dense_layers(model) -> list:
+    """(kernel, bias, activation) of each Dense layer, in order: what `build_head` puts between the dropouts."""
+    import tensorflow as tf
+
+    return [(layer.kernel.numpy(), layer.bias.numpy(), layer.activation.__name__)
+            for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
 
 
 def build_head(input_dim: int, n_labels: int, hidden_units: int, dropout: float, l2: float):

@@ -19,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import sentence_encoder
+from components.onnx_runtime import DEFAULT_RUNTIME, RUNTIMES
 from components.sentence_encoder import EMBEDDED_ENCODER, EmbeddingCache
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ PROMPT_KEY = "prompt"
 BATCH_SIZE_KEY = "batch_size"
 CACHE_DIR_KEY = "cache_dir"
 USE_CACHE_KEY = "use_cache"
+RUNTIME_KEY = "runtime"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -48,6 +50,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             CACHE_DIR_KEY: None,
             # Reuse embeddings of unchanged training examples when retraining.
             USE_CACHE_KEY: True,
+            # Where the transformer layers run: "torch" (eager PyTorch), "onnx" or "onnx-int8" (ONNX Runtime,
+            # files exported by `make setup`); give the zero-shot classifier the same.
+            RUNTIME_KEY: DEFAULT_RUNTIME,
         }
 
     @staticmethod
@@ -58,7 +63,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """The encoder's own fingerprint: rebuilding it (e.g. a new language layer) invalidates Rasa's cache."""
         config = {**cls.get_default_config(), **config}
-        return sentence_encoder.fingerprint(config[MODEL_NAME_KEY], config[PROMPT_KEY])
+        return sentence_encoder.fingerprint(config[MODEL_NAME_KEY], config[PROMPT_KEY], config[RUNTIME_KEY])
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
@@ -66,6 +71,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             raise InvalidConfigException(f"{cls.__name__} needs a `{MODEL_NAME_KEY}`.")
         if int(config.get(BATCH_SIZE_KEY, 0)) < 1:
             raise InvalidConfigException(f"{cls.__name__}: `{BATCH_SIZE_KEY}` must be at least 1.")
+        if config.get(RUNTIME_KEY, DEFAULT_RUNTIME) not in RUNTIMES:
+            raise InvalidConfigException(f"{cls.__name__}: `{RUNTIME_KEY}` must be one of {', '.join(RUNTIMES)}.")
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
@@ -74,8 +81,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.batch_size = int(config[BATCH_SIZE_KEY])
         self._cache_dir = config[CACHE_DIR_KEY]
         self._use_cache = config[USE_CACHE_KEY]
+        self.runtime = config[RUNTIME_KEY]
         self._cache: Optional[EmbeddingCache] = None
-        sentence_encoder.load_encoder(self.model_name)  # fail at load time, not on the first message
+        sentence_encoder.load_encoder(self.model_name, self.runtime)  # fail at load time, not on the first message
 
     @classmethod
     def create(
@@ -100,7 +108,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def embed(self, texts: List[str], show_progress: bool = False) -> np.ndarray:
         """Sentence embeddings for `texts` with this featurizer's model and prompt."""
-        return sentence_encoder.encode(self.model_name, texts, self.prompt, self.batch_size, show_progress)
+        return sentence_encoder.encode(self.model_name, texts, self.prompt, self.batch_size, show_progress, self.runtime)
 
     def _featurize(self, messages: List[Message], encoder) -> None:
         if not messages:
@@ -114,5 +122,5 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         if not self._use_cache:
             return self.embed(texts, show_progress=True)
         if self._cache is None:
-            self._cache = EmbeddingCache(self.model_name, self.prompt, self._cache_dir)
+            self._cache = EmbeddingCache(self.model_name, self.prompt, self._cache_dir, self.runtime)
         return self._cache.encode(texts, self.batch_size)

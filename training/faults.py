@@ -1,0 +1,218 @@
+"""Faults survived, measured: `python -m training.faults --out DIR`.
+
+Conversations in several languages run against two replicas (`rasa run`, trackers and locks in one Redis that
+writes every change to disk) while a fault happens. Clients behave as a well-made chat widget behind a load
+balancer: a 503 is sent again after its `Retry-After`, a refused connection goes to the other replica.
+Cases: Redis stopped for 10 s and started again; one replica killed with SIGKILL; a server restarted; a new
+model loaded into each replica in turn (Rasa's `PUT /model`, a rolling update) with 20 conversations; 1,000
+hostile requests beside normal users. Per case, in DIR/report.json and as a table:
+`requests`, `errors` (by status, `connection` for refused ones), `lost_turns` (acknowledged with an answer
+but missing from the tracker afterwards), `recovery_s` (from the end of the fault until answers are normal
+again), `language_kept` (every conversation still has its `language` slot), and for the hostile case the
+normal users' p95 with and without the attack.
+"""
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import requests
+
+from training.evaluate import percentile
+from training.hostile import hostile_requests
+from training.rasa_server import RasaServer, RedisServer
+
+# (language slot, messages it cycles through): none of them changes the language of the conversation.
+SCRIPTS = [
+    ("tr", ["Merhaba, nasılsın?", "Saat kaçta açıksınız?", "Sen bir bot musun?", "teşekkürler"]),
+    ("km", ["ហាងបើកម៉ោងប៉ុន្មាន?", "តើអ្នកជាមនុស្សឬ?", "សូមអរគុណច្រើន"]),
+    ("de", ["Wo ist meine Bestellung?", "Ich habe mein Passwort vergessen", "Vielen Dank"]),
+    ("en", ["hello there", "what are your opening hours?", "are you a bot?", "thanks a lot"]),
+    ("zh", ["我忘记了密码", "你们几点开门？", "谢谢"]),
+    ("ar", ["أين طلبي؟", "هل أنت روبوت؟", "شكرا جزيلا"]),
+]
+
+
+class Conversations:
+    """Clients that keep talking to a set of replicas, with retries, recording every request."""
+
+    def __init__(self, replicas: List[RasaServer], count: int, prefix: str) -> None:
+        self.replicas = replicas
+        self.senders = {f"{prefix}-{i}": SCRIPTS[i % len(SCRIPTS)] for i in range(count)}
+        self.acknowledged: Dict[str, List[str]] = {sender: [] for sender in self.senders}
+        self.log: List[tuple] = []  # (time, status, latency_ms, sender)
+        self.running = True
+
+    async def talk(self, session, sender: str, offset: int) -> None:
+        script = self.senders[sender][1]
+        turn, attempt = 0, 0
+        while self.running:
+            text = script[turn % len(script)]
+            replica = self.replicas[(offset + attempt + turn) % len(self.replicas)]
+            started = time.perf_counter()
+            try:
+                async with session.post(f"{replica.url}/webhooks/rest/webhook",
+                                        json={"sender": sender, "message": text}) as reply:
+                    status, body = reply.status, await reply.read()
+                    retry_after = float(reply.headers.get("Retry-After", 1))
+            except Exception:  # refused, reset: the replica is gone; the balancer tries another
+                status, body, retry_after = "connection", b"", 0.2
+            self.log.append((time.time(), status, (time.perf_counter() - started) * 1000, sender))
+            if status == 200 and any(answer.get("text") for answer in json.loads(body)):
+                self.acknowledged[sender].append(text)
+                turn, attempt = turn + 1, 0
+                await asyncio.sleep(0.2)  # a person reads the answer
+            else:
+                attempt += 1
+                await asyncio.sleep(retry_after)
+
+    async def run(self, fault, seconds_after: float) -> tuple:
+        """Talk for a while, apply `fault` (a blocking function, run in a thread), go on; (fault start, end)."""
+        import aiohttp
+
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            talkers = [asyncio.ensure_future(self.talk(session, sender, i)) for i, sender in enumerate(self.senders)]
+            await asyncio.sleep(3)
+            fault_start = time.time()
+            await asyncio.get_running_loop().run_in_executor(None, fault)
+            fault_end = time.time()
+            await asyncio.sleep(seconds_after)
+            self.running = False
+            await asyncio.gather(*talkers)
+        return fault_start, fault_end
+
+    def report(self, witness: RasaServer, fault_start: float, fault_end: float) -> dict:
+        errors: Dict[str, int] = {}
+        for _, status, _, _ in self.log:
+            if status != 200:
+                errors[str(status)] = errors.get(str(status), 0) + 1
+        lost, language_kept = 0, True
+        for sender, (language, _) in self.senders.items():
+            tracker = witness.tracker(sender)
+            said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
+            lost += sum(max(0, self.acknowledged[sender].count(t) - said.count(t)) for t in set(self.acknowledged[sender]))
+            language_kept &= tracker["slots"].get("language") == language
+        last_failure = max((t for t, status, _, _ in self.log if status != 200 and t >= fault_start), default=None)
+        return {"requests": len(self.log), "errors": errors, "lost_turns": lost,
+                "recovery_s": round(max(0.0, last_failure - fault_end), 1) if last_failure else 0.0,
+                "language_kept": language_kept,
+                "p95_ms": round(percentile(answered, 95), 1) if (answered := [ms for _, status, ms, _ in self.log
+                                                                              if status == 200]) else None}
+
+
+class Cluster:
+    """Redis (persistent) and two replicas of one model."""
+
+    def __init__(self, model: Path, folder: Path) -> None:
+        self.redis = RedisServer(folder, persistent=True)
+        endpoints = self.redis.endpoints_file(folder / "endpoints.yml")
+        self.replicas = [RasaServer(model, folder, endpoints) for _ in range(2)]
+        for replica in self.replicas:
+            replica.wait_until_ready()
+
+    def stop(self) -> None:
+        for replica in self.replicas:
+            replica.stop()
+        self.redis.stop()
+
+
+def run_case(cluster: Cluster, name: str, fault, conversations: int, replicas=None, seconds_after: float = 10,
+             witness=None) -> dict:
+    talk = Conversations(replicas or cluster.replicas, conversations, prefix=name)
+    start, end = asyncio.run(talk.run(fault, seconds_after))
+    print(f"{name}: done")
+    return talk.report(witness or cluster.replicas[-1], start, end)
+
+
+def redis_outage(cluster: Cluster) -> None:
+    cluster.redis.stop()
+    time.sleep(10)
+    cluster.redis.start()
+
+
+def kill_first_replica(cluster: Cluster) -> None:
+    cluster.replicas[0].process.send_signal(signal.SIGKILL)
+    cluster.replicas[0].process.wait()
+
+
+def restart(replica: RasaServer) -> None:
+    replica.stop()
+    replica.start().wait_until_ready()
+
+
+def rolling_model_update(cluster: Cluster, new_model: Path) -> None:
+    for replica in cluster.replicas:
+        reply = requests.put(f"{replica.url}/model", json={"model_file": str(new_model)}, timeout=300)
+        reply.raise_for_status()
+
+
+def hostile_case(cluster: Cluster, count: int) -> dict:
+    """Normal users' p95 without, then with, `count` hostile requests sent to the same replica."""
+    target = cluster.replicas[-1]
+    quiet = run_case(cluster, "quiet", lambda: time.sleep(15), 6, replicas=[target], seconds_after=0)
+    statuses: Dict[str, int] = {}
+
+    def attack() -> None:
+        for body, content_type in hostile_requests(count):
+            try:
+                status = requests.post(f"{target.url}/webhooks/rest/webhook", data=body, timeout=60,
+                                       headers={"Content-Type": content_type}).status_code
+            except requests.RequestException:
+                status = "connection"
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+    attacked = run_case(cluster, "attacked", attack, 6, replicas=[target], seconds_after=0)
+    return {**attacked, "hostile_requests": count, "hostile_statuses": statuses,
+            "server_alive": target.process.poll() is None, "p95_ms_without_attack": quiet["p95_ms"]}
+
+
+def train_with_new_intent(folder: Path) -> Path:
+    """The demo bot plus one English intent, trained into `folder`."""
+    from training.benchmark import add_intent, copy_project, newest_model, rasa_train, training_env
+
+    project = copy_project(folder / "new-bot")
+    add_intent(project)
+    rasa_train(project, training_env(folder))
+    return newest_model(project)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--conversations", type=int, default=6, help="conversations during each fault")
+    parser.add_argument("--hostile", type=int, default=1000, help="hostile requests in the last case")
+    args = parser.parse_args(argv)
+    from training.loadtest import newest_model
+
+    report = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        model = newest_model()
+        new_model = train_with_new_intent(folder)  # what a rollout brings
+        cluster = Cluster(model, folder)
+        try:
+            report["redis_outage"] = run_case(cluster, "redis", lambda: redis_outage(cluster), args.conversations)
+            report["server_restart"] = run_case(cluster, "restart", lambda: restart(cluster.replicas[0]),
+                                                args.conversations, replicas=cluster.replicas[:1])
+            report["model_update"] = run_case(cluster, "rollout", lambda: rolling_model_update(cluster, new_model), 20)
+            report["hostile"] = hostile_case(cluster, args.hostile)
+            report["replica_killed"] = run_case(cluster, "kill", lambda: kill_first_replica(cluster),
+                                                args.conversations)
+        finally:
+            cluster.stop()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print("| case | requests | errors | lost turns | recovery | language kept |\n|---|---|---|---|---|---|")
+    for case, row in report.items():
+        print(f"| {case} | {row['requests']} | {row['errors'] or 0} | {row['lost_turns']} | {row['recovery_s']} s | "
+              f"{'yes' if row['language_kept'] else 'no'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
