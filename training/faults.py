@@ -38,22 +38,31 @@ SCRIPTS = [
 ]
 
 
+HEALTH_CHECK_SECONDS = 1.0  # a replica that refused a connection is left out this long, as a balancer would
+
+
 class Conversations:
     """Clients that keep talking to a set of replicas, with retries, recording every request."""
 
     def __init__(self, replicas: List[RasaServer], count: int, prefix: str) -> None:
         self.replicas = replicas
+        self.down_until = {replica.url: 0.0 for replica in replicas}
         self.senders = {f"{prefix}-{i}": SCRIPTS[i % len(SCRIPTS)] for i in range(count)}
         self.acknowledged: Dict[str, List[str]] = {sender: [] for sender in self.senders}
         self.log: List[tuple] = []  # (time, status, latency_ms, sender)
         self.running = True
+
+    def pick(self, turn: int) -> RasaServer:
+        """Round robin over the replicas that have not refused a connection lately (all, if none is left)."""
+        up = [r for r in self.replicas if self.down_until[r.url] <= time.time()] or self.replicas
+        return up[turn % len(up)]
 
     async def talk(self, session, sender: str, offset: int) -> None:
         script = self.senders[sender][1]
         turn, attempt = 0, 0
         while self.running:
             text = script[turn % len(script)]
-            replica = self.replicas[(offset + attempt + turn) % len(self.replicas)]
+            replica = self.pick(offset + turn + attempt)
             started = time.perf_counter()
             try:
                 async with session.post(f"{replica.url}/webhooks/rest/webhook",
@@ -62,6 +71,7 @@ class Conversations:
                     retry_after = float(reply.headers.get("Retry-After", 1))
             except Exception:  # refused, reset: the replica is gone; the balancer tries another
                 status, body, retry_after = "connection", b"", 0.2
+                self.down_until[replica.url] = time.time() + HEALTH_CHECK_SECONDS
             self.log.append((time.time(), status, (time.perf_counter() - started) * 1000, sender))
             if status == 200 and any(answer.get("text") for answer in json.loads(body)):
                 self.acknowledged[sender].append(text)
@@ -99,6 +109,7 @@ class Conversations:
             language_kept &= tracker["slots"].get("language") == language
         last_failure = max((t for t, status, _, _ in self.log if status != 200 and t >= fault_start), default=None)
         return {"requests": len(self.log), "errors": errors, "lost_turns": lost,
+                "fault_s": round(fault_end - fault_start, 1),
                 "recovery_s": round(max(0.0, last_failure - fault_end), 1) if last_failure else 0.0,
                 "language_kept": language_kept,
                 "p95_ms": round(percentile(answered, 95), 1) if (answered := [ms for _, status, ms, _ in self.log

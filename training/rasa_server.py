@@ -56,7 +56,7 @@ class RasaServer:
             try:
                 if requests.get(f"{self.url}{path}", params=params, timeout=5).ok:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or too busy loading the model to answer in time
                 pass
             time.sleep(1)
         raise TimeoutError(f"rasa run on port {self.port} not ready after {timeout} s; see {self.log_path}")
