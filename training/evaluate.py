@@ -59,16 +59,17 @@ def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataF
     latencies: List[float] = []
     results, all_scored = {}, []
     for test_name, frame in tests.items():
-        predicted, confidences, fell_back = [], [], []
+        predicted, confidences, fell_back, milliseconds = [], [], [], []
         for text in tqdm(frame["text"], desc=f"{config.name} on {test_name}", unit="msg"):
             started = time.perf_counter()
             parsed = loop.run_until_complete(agent.parse_message(text))
-            latencies.append((time.perf_counter() - started) * 1000)
+            milliseconds.append((time.perf_counter() - started) * 1000)
             name, confidence = top_intent(parsed)
             predicted.append(original_name.get(name, name))
             confidences.append(confidence)
             fell_back.append((parsed.get("intent") or {}).get("name") == FALLBACK_INTENT)
-        scored = frame.assign(predicted=predicted, confidence=confidences, fell_back=fell_back)
+        latencies += milliseconds
+        scored = frame.assign(predicted=predicted, confidence=confidences, fell_back=fell_back, latency_ms=milliseconds)
         all_scored.append(scored.assign(test=test_name))
         results[test_name] = score_test(scored, known_intents=set(names))
     loop.close()

@@ -89,3 +89,26 @@ def plot_calibration(predictions: pd.DataFrame, path: Path, title: str, bins: in
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def plot_false_capture(columns: dict, path: Path) -> None:
+    """Per corpus and language, the share of messages a zero-shot label took although about something else;
+    `columns` maps a label set's name to its {"xsid": {language: rate}, "tatoeba": {...}}."""
+    corpora = ["xsid", "tatoeba"]
+    figure, panes = plt.subplots(1, 2, figsize=(13, 4.2), sharey=True)
+    for pane, corpus in zip(panes, corpora):
+        languages = list(next(iter(columns.values()))[corpus])
+        width = 0.8 / len(columns)
+        for i, (name, rates) in enumerate(columns.items()):
+            positions = np.arange(len(languages)) + (i - (len(columns) - 1) / 2) * width
+            pane.bar(positions, [100 * rates[corpus].get(l, 0) for l in languages], width, label=name)
+        pane.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="goal: 1%")
+        pane.set_xticks(np.arange(len(languages)))
+        pane.set_xticklabels(languages, rotation=30)
+        pane.set_title(f"{corpus}: messages about something else")
+        pane.grid(axis="y", alpha=0.3)
+    panes[0].set_ylabel("taken by a zero-shot label (%)")
+    panes[0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
