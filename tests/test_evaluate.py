@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from training import evaluate, similarity, spreadsheet
+from training import evaluate, metrics, similarity, spreadsheet
 from training.datasets import load_examples
 
 ROOT = Path(__file__).parent.parent
@@ -71,9 +71,9 @@ def test_calibration_error_is_the_gap_between_confidence_and_accuracy():
 
     confidence = pd.Series([0.95, 0.95, 0.95, 0.95, 0.55, 0.55])
     correct = pd.Series([True, True, True, True, True, False])
-    assert evaluate.calibration_error(confidence, correct) == pytest.approx((4 * 0.05 + 2 * 0.05) / 6)
+    assert metrics.calibration_error(confidence, correct) == pytest.approx((4 * 0.05 + 2 * 0.05) / 6)
     overconfident = pd.Series([True, False, True, False])
-    assert evaluate.calibration_error(pd.Series([0.9] * 4), overconfident) == pytest.approx(0.4)
+    assert metrics.calibration_error(pd.Series([0.9] * 4), overconfident) == pytest.approx(0.4)
 
 
 def test_bad_test_file_is_a_clear_error_not_a_crash(tmp_path, capsys):

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from training.evaluate import percentile, quiet_rasa_logs
+from training.evaluate import quiet_rasa_logs
+from training.metrics import percentile
 from training.rasa_server import RasaServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,8 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from training.datasets import load_examples
-from training.evaluate import calibration_error, evaluate_config, quiet_rasa_logs
+from training.evaluate import evaluate_config, quiet_rasa_logs
+from training.metrics import calibration_error
 
 
 def paired(train: pd.DataFrame, translation: pd.DataFrame) -> pd.DataFrame:

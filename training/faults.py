@@ -23,7 +23,7 @@ from typing import Dict, List
 
 import requests
 
-from training.evaluate import percentile
+from training.metrics import percentile
 from training.hostile import hostile_requests
 from training.rasa_server import RasaServer, RedisServer
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlparse
 
-from training.evaluate import percentile
+from training.metrics import percentile
 from training.rasa_server import ROOT, RasaServer, RedisServer
 
 MESSAGES = ["hello there", "Merhaba, nasılsın?", "ហាងបើកម៉ោងប៉ុន្មាន?", "Wo ist meine Bestellung?",

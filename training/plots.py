@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from training.evaluate import reliability  # noqa: E402
+from training.metrics import reliability  # noqa: E402
 
 
 def accuracy_rows(report: dict) -> dict:

@@ -30,7 +30,8 @@ import yaml
 from components.background_null import read_background
 from components.zero_shot_classifier import BACKGROUND_KEY, LABELS_KEY, ZeroShotIntentClassifier
 from training.datasets import load_examples, rasa_safe_names
-from training.evaluate import evaluate_config, percentile, quiet_rasa_logs
+from training.evaluate import evaluate_config, quiet_rasa_logs
+from training.metrics import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 ZERO_SHOT = "components.zero_shot_classifier.ZeroShotIntentClassifier"
