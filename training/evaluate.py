@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 from tqdm import tqdm
