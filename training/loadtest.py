@@ -10,7 +10,8 @@ locks in Redis: a throwaway redis-server is started), or targets `--url` (loopba
 `--baseline-config training/baseline_config.yml` trains a bot with that NLU pipeline (Rasa's default; the
 project's policies and data) and runs the same load on it in the same run. Writes DIR/report.json with
 `offered_rate` (open loop), `messages_per_s`, `p50_ms`, `p95_ms`, `p99_ms`, `errors` (failed requests),
-`lost` (a 200 without an answer) and `server_rss_mb` (summed over workers), and `baseline` with the same keys.
+`lost` (a 200 without an answer), `server_rss_mb` (summed over its processes) and `worker_rss_mb` (the largest
+process), and `baseline` with the same keys.
 """
 import argparse
 import asyncio
@@ -123,6 +124,7 @@ def measure(model: Path, args, folder: Path) -> dict:
         report = asyncio.run(run_load(f"{server.url}/webhooks/rest/webhook", args))
         report["workers"] = args.workers
         report["server_rss_mb"] = round(server.rss_mb())
+        report["worker_rss_mb"] = round(server.largest_process_rss_mb())
         return report
     finally:
         server.stop()

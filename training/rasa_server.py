@@ -85,6 +85,10 @@ class RasaServer:
         """Resident memory of the server: its process and its workers (shared pages counted in each)."""
         return sum(process_rss_mb(pid) for pid in [self.process.pid] + child_pids(self.process.pid))
 
+    def largest_process_rss_mb(self) -> float:
+        """The resident memory of its largest process: one Sanic worker's, or the server's when it has none."""
+        return max(process_rss_mb(pid) for pid in [self.process.pid] + child_pids(self.process.pid))
+
 
 def child_pids(pid: int) -> List[int]:
     """Every process below `pid` (Sanic's workers, and theirs)."""
