@@ -4,9 +4,11 @@ Rasa wraps every tracker store in a `FailSafeTrackerStore`: when Redis is down i
 and writes the new turn to memory, then answers as if nothing happened; the turn is gone when Redis comes back
 (and an answer in the wrong language, since the `language` slot was lost). `fail_loudly` gives that wrapper
 the error callback it was built to take, raising `StoreUnavailable` instead. `RedisTrackerStore` adds socket
-timeouts to Rasa's, so that a Redis that stops answering fails within seconds instead of hanging.
+timeouts to Rasa's, so that a Redis that stops answering fails within seconds instead of hanging, and saves a
+conversation without Rasa's merge when nothing else wrote it meanwhile (the lock store's job).
 """
-from typing import Any
+import json
+from typing import Any, Optional
 
 from rasa.core.lock_store import LockError
 from rasa.core.tracker_store import FailSafeTrackerStore
@@ -36,9 +38,34 @@ def fail_loudly(tracker_store: Any) -> None:
 
 
 class RedisTrackerStore(RasaRedisTrackerStore):
-    """Rasa's Redis tracker store, with socket timeouts (endpoints: `type: bot.stores.RedisTrackerStore`)."""
+    """Rasa's Redis tracker store, with socket timeouts (endpoints: `type: bot.stores.RedisTrackerStore`).
+
+    Rasa's `save` rebuilds the stored conversation and replays the new one back to the stored end to merge
+    them, at every turn: the cost grows with the conversation (a server slowed to a crawl on conversations of
+    a few hundred turns in training.faults). When the stored events are exactly the start of the new ones,
+    as they are when the lock store keeps one writer per conversation, the new tracker is written as it is.
+    """
 
     def __init__(self, domain, socket_timeout: float = DEFAULT_SOCKET_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(domain, **kwargs)
         self.red.connection_pool.connection_kwargs.update(socket_timeout=socket_timeout,
                                                           socket_connect_timeout=socket_timeout)
+
+    async def save(self, tracker, timeout: Optional[float] = None) -> None:
+        stored = self.red.get(self.key_prefix + tracker.sender_id)
+        if stored is not None and not extends(json.loads(stored).get("events") or [], tracker.events):
+            await super().save(tracker, timeout)  # someone else wrote it: Rasa's merge
+            return
+        await self.stream_events(tracker)
+        self.red.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(tracker),
+                     ex=timeout or self.record_exp)
+
+
+def extends(stored_events: list, events) -> bool:
+    """Whether `events` continue `stored_events` (both ends of the stored run match, as JSON)."""
+    if len(stored_events) > len(events):
+        return False
+    if not stored_events:
+        return True
+    new = list(events)
+    return all(json.loads(json.dumps(new[i].as_dict())) == stored_events[i] for i in (0, len(stored_events) - 1))

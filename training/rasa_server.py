@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,8 +41,9 @@ class RasaServer:
     def start(self) -> "RasaServer":
         """Starts the server (again, after `stop`: same port, model and stores)."""
         self.log = self.log_path.open("a")
+        # its own process group: `stop` ends Sanic's workers with it, never leaving them orphaned
         self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                        env=self.env)
+                                        env=self.env, start_new_session=True)
         return self
 
     def wait_until_ready(self, timeout: float = 240, token: Optional[str] = None,
@@ -72,14 +74,21 @@ class RasaServer:
         return requests.get(f"{self.url}/conversations/{sender}/tracker", timeout=30).json()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Terminates the server and its workers (killed if they do not end within 30 s)."""
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        self._signal_group(signal.SIGKILL)  # whatever is left of the group
+        self.process.wait()
         self.log.close()
+
+    def _signal_group(self, signal_number: int) -> None:
+        try:
+            os.killpg(self.process.pid, signal_number)
+        except ProcessLookupError:  # already gone
+            pass
 
     def rss_mb(self) -> float:
         """Resident memory of the server: its process and its workers (shared pages counted in each)."""
