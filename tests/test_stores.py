@@ -1,0 +1,54 @@
+"""bot.stores.RedisTrackerStore: a conversation saved turn by turn is stored exactly as it is, and one that
+another writer changed meanwhile still goes through Rasa's merge, so that neither writer's turn is lost."""
+import asyncio
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.stores import RedisTrackerStore, extends
+from training.rasa_server import RedisServer
+
+DOMAIN = Domain.from_yaml("version: '3.1'\nslots:\n  language:\n    type: text\n    mappings: [{type: custom}]\n")
+
+
+def turn(text: str, timestamp: float) -> list:
+    return [UserUttered(text, timestamp=timestamp), ActionExecuted("action_listen", timestamp=timestamp + 0.5)]
+
+
+def tracker_with(events: list) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("ayse", events, slots=DOMAIN.slots)
+
+
+def test_extends_compares_the_stored_run_with_the_start_of_the_new_one():
+    first = turn("Merhaba", 1.0)
+    stored = [event.as_dict() for event in first]
+    assert extends([], first)
+    assert extends(stored, first + turn("Teşekkürler", 2.0))
+    assert not extends(stored, turn("Hallo", 1.0))  # same times, another conversation
+    assert not extends(stored + stored, first)  # the store holds more than the new tracker
+
+
+@pytest.fixture
+def store(tmp_path):
+    redis = RedisServer(tmp_path)
+    yield RedisTrackerStore(DOMAIN, host="127.0.0.1", port=redis.port, socket_timeout=2)
+    redis.stop()
+
+
+def test_saving_turn_by_turn_keeps_every_event(store):
+    events = [SlotSet("language", "tr", timestamp=0.5)]
+    for number in range(5):
+        events += turn(f"mesaj {number}", number + 1.0)
+        asyncio.run(store.save(tracker_with(events)))
+    stored = asyncio.run(store.retrieve("ayse"))
+    assert [event.as_dict() for event in stored.events] == [event.as_dict() for event in events]
+    assert stored.get_slot("language") == "tr"
+
+
+def test_a_tracker_that_diverged_is_merged_not_overwritten(store):
+    asyncio.run(store.save(tracker_with(turn("Merhaba", 1.0) + turn("from another worker", 2.0))))
+    asyncio.run(store.save(tracker_with(turn("Merhaba", 1.0) + turn("Teşekkürler", 3.0))))
+    texts = [event.text for event in asyncio.run(store.retrieve("ayse")).events if isinstance(event, UserUttered)]
+    assert texts == ["Merhaba", "from another worker", "Teşekkürler"]
