@@ -4,16 +4,20 @@ Rasa wraps every tracker store in a `FailSafeTrackerStore`: when Redis is down i
 and writes the new turn to memory, then answers as if nothing happened; the turn is gone when Redis comes back
 (and an answer in the wrong language, since the `language` slot was lost). `fail_loudly` gives that wrapper
 the error callback it was built to take, raising `StoreUnavailable` instead. `RedisTrackerStore` adds socket
-timeouts to Rasa's, so that a Redis that stops answering fails within seconds instead of hanging, and saves a
-conversation without Rasa's merge when nothing else wrote it meanwhile (the lock store's job).
+timeouts to Rasa's, so that a Redis that stops answering fails within seconds instead of hanging, and keeps
+the cost of a turn from growing with the length of the conversation where Rasa's does (see the class).
 """
 import json
-from typing import Any, Optional
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Type
 
 from rasa.core.lock_store import LockError
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.core.tracker_store import RedisTrackerStore as RasaRedisTrackerStore
+from rasa.shared.core.conversation import Dialogue
+from rasa.shared.core.events import Event
 from rasa.shared.exceptions import ConnectionException, RasaException
+from rasa.shared.utils.common import all_subclasses
 from redis.exceptions import RedisError
 
 DEFAULT_SOCKET_TIMEOUT = 2.0  # seconds; Rasa's lock store takes `socket_timeout` too (endpoints.redis.yml)
@@ -40,10 +44,12 @@ def fail_loudly(tracker_store: Any) -> None:
 class RedisTrackerStore(RasaRedisTrackerStore):
     """Rasa's Redis tracker store, with socket timeouts (endpoints: `type: bot.stores.RedisTrackerStore`).
 
-    Rasa's `save` rebuilds the stored conversation and replays the new one back to the stored end to merge
-    them, at every turn: the cost grows with the conversation (a server slowed to a crawl on conversations of
-    a few hundred turns in training.faults). When the stored events are exactly the start of the new ones,
-    as they are when the lock store keeps one writer per conversation, the new tracker is written as it is.
+    Two of Rasa's per-turn costs grow with the conversation (a server slowed to a crawl on conversations of
+    a few hundred turns in training.faults): `save` rebuilds the stored conversation and replays the new one
+    back to the stored end to merge them; when the stored events are exactly the start of the new ones, as
+    they are when the lock store keeps one writer per conversation, the new tracker is written as it is.
+    And reading a conversation looks up each event's class among all of Rasa's event classes, one by one
+    (a third of a server's time on long conversations); here through a table built once.
     """
 
     def __init__(self, domain, socket_timeout: float = DEFAULT_SOCKET_TIMEOUT, **kwargs: Any) -> None:
@@ -60,6 +66,12 @@ class RedisTrackerStore(RasaRedisTrackerStore):
         self.red.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(tracker),
                      ex=timeout or self.record_exp)
 
+    def deserialise_tracker(self, sender_id: str, serialised_tracker):
+        tracker = self.init_tracker(sender_id)
+        dialogue = json.loads(serialised_tracker)
+        tracker.recreate_from_dialogue(Dialogue(dialogue.get("name"), deserialise_events(dialogue.get("events", []))))
+        return tracker
+
 
 def extends(stored_events: list, events) -> bool:
     """Whether `events` continue `stored_events` (both ends of the stored run match, as JSON)."""
@@ -69,3 +81,23 @@ def extends(stored_events: list, events) -> bool:
         return True
     new = list(events)
     return all(json.loads(json.dumps(new[i].as_dict())) == stored_events[i] for i in (0, len(stored_events) - 1))
+
+
+@lru_cache(maxsize=None)
+def event_classes() -> Dict[str, Type[Event]]:
+    """Rasa's event classes by type name; where several share one, the first that Rasa's own lookup finds."""
+    return {cls.type_name: cls for cls in reversed(all_subclasses(Event))}
+
+
+def deserialise_events(serialised: List[dict]) -> List[Event]:
+    """Rasa's `deserialise_events`, with each class found in `event_classes` (events of classes defined after
+    the table was built go through Rasa's own lookup)."""
+    events = []
+    for parameters in serialised:
+        if "event" not in parameters:
+            continue
+        event_class = event_classes().get(parameters["event"])
+        event = event_class._from_parameters(parameters) if event_class else Event.from_parameters(parameters)
+        if event:
+            events.append(event)
+    return events

@@ -4,10 +4,12 @@ import asyncio
 
 import pytest
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core import events as rasa_events
+from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered,
+                                     UserUtteranceReverted)
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.stores import RedisTrackerStore, extends
+from bot.stores import RedisTrackerStore, deserialise_events, extends
 from training.rasa_server import RedisServer
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nslots:\n  language:\n    type: text\n    mappings: [{type: custom}]\n")
@@ -28,6 +30,17 @@ def test_extends_compares_the_stored_run_with_the_start_of_the_new_one():
     assert extends(stored, first + turn("Teşekkürler", 2.0))
     assert not extends(stored, turn("Hallo", 1.0))  # same times, another conversation
     assert not extends(stored + stored, first)  # the store holds more than the new tracker
+
+
+def test_events_read_back_as_rasa_reads_them():
+    events = [SessionStarted(timestamp=0.1), SlotSet("language", "km", timestamp=0.2),
+              UserUttered("សួស្តី", {"name": "greet", "confidence": 0.9}, timestamp=1.0),
+              ActionExecuted("utter_greet", timestamp=1.1), BotUttered("Hi", {"elements": None}, timestamp=1.2),
+              ActiveLoop(None, timestamp=1.3), UserUtteranceReverted(timestamp=1.4)]
+    stored = [event.as_dict() for event in events] + [{"no": "event key"}]
+    ours, rasas = deserialise_events(stored), rasa_events.deserialise_events(stored)
+    assert [type(event) for event in ours] == [type(event) for event in rasas] == [type(event) for event in events]
+    assert [event.as_dict() for event in ours] == [event.as_dict() for event in rasas] == stored[:-1]
 
 
 @pytest.fixture
