@@ -11,7 +11,9 @@ import json
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Type
 
-from rasa.core.lock_store import LockError
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError
+from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.core.tracker_store import InMemoryTrackerStore as RasaInMemoryTrackerStore
 from rasa.core.tracker_store import RedisTrackerStore as RasaRedisTrackerStore
@@ -22,6 +24,7 @@ from rasa.shared.utils.common import all_subclasses
 from redis.exceptions import RedisError
 
 DEFAULT_SOCKET_TIMEOUT = 2.0  # seconds; Rasa's lock store takes `socket_timeout` too (endpoints.redis.yml)
+LOCK_POLL_SECONDS = 0.05  # a message waiting for its conversation's previous one looks again this often (Rasa: 1 s)
 
 
 class StoreUnavailable(RasaException):
@@ -80,6 +83,65 @@ class RedisTrackerStore(QuickEventReading, RasaRedisTrackerStore):
         await self.stream_events(tracker)
         self.red.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(tracker),
                      ex=timeout or self.record_exp)
+
+
+class RedisLockStore(RasaRedisLockStore):
+    """Rasa's Redis lock store (endpoints: `type: bot.stores.RedisLockStore`), made safe for several processes.
+
+    Rasa reads a conversation's lock, changes it and writes it back in separate steps: two workers that
+    take or return a ticket at the same moment overwrite each other, and a returned ticket written back
+    blocks the conversation until it expires (60 s; seen as p99 of 50-60 s under load). Here each change
+    is one Redis transaction (WATCH, then MULTI/EXEC, retried if the lock changed meanwhile).
+    """
+
+    def __init__(self, endpoint_config) -> None:
+        super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
+
+    def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
+             wait_time_in_seconds: float = LOCK_POLL_SECONDS):
+        return super().lock(conversation_id, lock_lifetime, wait_time_in_seconds)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        def take_ticket(lock: Optional[TicketLock]):
+            lock = lock or TicketLock(conversation_id)
+            return lock, lock.issue_ticket(lock_lifetime)
+
+        try:
+            return self._change(conversation_id, take_ticket)
+        except Exception as error:  # as Rasa's
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def update_lock(self, conversation_id: str) -> None:
+        def remove_expired(lock: Optional[TicketLock]):
+            if lock:
+                lock.remove_expired_tickets()
+            return lock, None
+
+        self._change(conversation_id, remove_expired)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        def return_ticket(lock: Optional[TicketLock]):
+            if lock:
+                lock.remove_ticket_for(ticket_number)
+            return (lock if lock and lock.is_someone_waiting() else None), None
+
+        self._change(conversation_id, return_ticket)
+
+    def _change(self, conversation_id: str, change):
+        """Applies `change` (stored lock or None -> lock to store or None to delete, result) atomically."""
+        key = self.key_prefix + conversation_id
+
+        def transaction(pipe):
+            stored = pipe.get(key)
+            lock, result = change(TicketLock.from_dict(json.loads(stored)) if stored else None)
+            pipe.multi()
+            if lock is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, lock.dumps())
+            return result
+
+        return self.red.transaction(transaction, key, value_from_callable=True)
 
 
 def extends(stored_events: list, events) -> bool:

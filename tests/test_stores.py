@@ -80,3 +80,49 @@ def test_endpoints_yml_keeps_conversations_in_our_in_memory_store():
     asyncio.run(store.save(tracker_with(events)))
     stored = asyncio.run(store.retrieve("ayse"))
     assert [event.as_dict() for event in stored.events] == [event.as_dict() for event in events]
+
+
+@pytest.fixture
+def lock_stores(tmp_path):
+    """Two lock stores on one Redis, as two workers or replicas have."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.stores import RedisLockStore
+
+    redis = RedisServer(tmp_path)
+    config = EndpointConfig(url="127.0.0.1", port=redis.port, db=1, key_prefix="test", socket_timeout=2)
+    yield RedisLockStore(config), RedisLockStore(config)
+    redis.stop()
+
+
+def test_tickets_taken_and_returned_at_once_by_two_workers_are_never_lost_or_revived(lock_stores):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def take_and_return(store) -> list:
+        taken = [store.issue_ticket("ayse") for _ in range(150)]
+        for number in taken:
+            store.cleanup("ayse", number)
+        return taken
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(take_and_return, lock_stores)
+    assert len(set(first + second)) == 300  # every ticket unique: none overwritten by the other worker
+    assert lock_stores[0].get_lock("ayse") is None  # every ticket returned: none written back after its return
+
+
+def test_two_workers_never_hold_one_conversation_at_once(lock_stores):
+    from concurrent.futures import ThreadPoolExecutor
+
+    holders, most = [], []
+
+    async def turns(store) -> None:
+        for _ in range(20):
+            async with store.lock("ayse"):
+                holders.append(store)
+                most.append(len(holders))
+                await asyncio.sleep(0.005)
+                holders.remove(store)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda store: asyncio.run(turns(store)), lock_stores))
+    assert len(most) == 40 and max(most) == 1

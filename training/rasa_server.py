@@ -152,7 +152,7 @@ class RedisServer:
         stores = {
             "tracker_store": {"type": "bot.stores.RedisTrackerStore", "url": "127.0.0.1", "port": self.port,
                               "db": 0, "key_prefix": "test", "socket_timeout": 2},
-            "lock_store": {"type": "redis", "url": "127.0.0.1", "port": self.port, "db": 1, "key_prefix": "test",
+            "lock_store": {"type": "bot.stores.RedisLockStore", "url": "127.0.0.1", "port": self.port, "db": 1, "key_prefix": "test",
                            "socket_timeout": 2},
         }
         path.write_text(json.dumps(stores), encoding="utf-8")  # JSON is YAML
