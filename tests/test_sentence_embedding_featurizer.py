@@ -41,6 +41,16 @@ def test_empty_and_huge_messages_still_get_features(featurizer):
         assert np.isfinite(sentence_vector(message)).all()
 
 
+def test_a_long_message_is_read_up_to_the_token_window(featurizer):
+    """Words past the window change nothing: a message costs at most MAX_TOKENS tokens of encoding."""
+    from components.sentence_encoder import MAX_CHARACTERS, MAX_TOKENS
+
+    long = " ".join(["where is my order"] * (MAX_TOKENS // 2))  # about 2 x MAX_TOKENS tokens, under 512
+    cut, longer, emoji = featurizer.process(messages(long, long + " and I want a refund", "🙂" * 10_000))
+    assert np.allclose(sentence_vector(cut), sentence_vector(longer), atol=1e-6)
+    assert MAX_TOKENS < MAX_CHARACTERS < 10_000 and np.isfinite(sentence_vector(emoji)).all()
+
+
 def test_retraining_encodes_only_new_examples(featurizer, encoded_texts):
     data = demo_training_data()
     featurizer.process_training_data(data)

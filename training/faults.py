@@ -39,6 +39,9 @@ SCRIPTS = [
 
 
 HEALTH_CHECK_SECONDS = 1.0  # a replica that refused a connection is left out this long, as a balancer would
+# A person's conversation lasts this many answered turns (about 15 s), then the next person starts one: Rasa's
+# cost per turn grows with a conversation's length, and minutes of non-stop talk would measure that instead.
+TURNS_PER_CONVERSATION = 50
 
 
 class Conversations:
@@ -47,8 +50,9 @@ class Conversations:
     def __init__(self, replicas: List[RasaServer], count: int, prefix: str) -> None:
         self.replicas = replicas
         self.down_until = {replica.url: 0.0 for replica in replicas}
-        self.senders = {f"{prefix}-{i}": SCRIPTS[i % len(SCRIPTS)] for i in range(count)}
-        self.acknowledged: Dict[str, List[str]] = {sender: [] for sender in self.senders}
+        self.clients = {f"{prefix}-{i}": SCRIPTS[i % len(SCRIPTS)] for i in range(count)}
+        self.language: Dict[str, str] = {}  # every conversation (sender id) held, and its language
+        self.acknowledged: Dict[str, List[str]] = {}
         self.log: List[tuple] = []  # (time, status, latency_ms, sender)
         self.running = True
 
@@ -57,10 +61,13 @@ class Conversations:
         up = [r for r in self.replicas if self.down_until[r.url] <= time.time()] or self.replicas
         return up[turn % len(up)]
 
-    async def talk(self, session, sender: str, offset: int) -> None:
-        script = self.senders[sender][1]
+    async def talk(self, session, client: str, offset: int) -> None:
+        language, script = self.clients[client]
         turn, attempt = 0, 0
         while self.running:
+            sender = f"{client}-{turn // TURNS_PER_CONVERSATION}"
+            self.language[sender] = language
+            self.acknowledged.setdefault(sender, [])
             text = script[turn % len(script)]
             replica = self.pick(offset + turn + attempt)
             started = time.perf_counter()
@@ -86,7 +93,7 @@ class Conversations:
         import aiohttp
 
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-            talkers = [asyncio.ensure_future(self.talk(session, sender, i)) for i, sender in enumerate(self.senders)]
+            talkers = [asyncio.ensure_future(self.talk(session, client, i)) for i, client in enumerate(self.clients)]
             await asyncio.sleep(3)
             fault_start = time.time()
             await asyncio.get_running_loop().run_in_executor(None, fault)
@@ -102,13 +109,13 @@ class Conversations:
             if status != 200:
                 errors[str(status)] = errors.get(str(status), 0) + 1
         lost, language_kept = 0, True
-        for sender, (language, _) in self.senders.items():
+        for sender, language in self.language.items():
             tracker = witness.tracker(sender)
             said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
             lost += sum(max(0, self.acknowledged[sender].count(t) - said.count(t)) for t in set(self.acknowledged[sender]))
             language_kept &= tracker["slots"].get("language") == language
         last_failure = max((t for t, status, _, _ in self.log if status != 200 and t >= fault_start), default=None)
-        return {"requests": len(self.log), "errors": errors, "lost_turns": lost,
+        return {"requests": len(self.log), "conversations": len(self.language), "errors": errors, "lost_turns": lost,
                 "fault_s": round(fault_end - fault_start, 1),
                 "recovery_s": round(max(0.0, last_failure - fault_end), 1) if last_failure else 0.0,
                 "language_kept": language_kept,
