@@ -24,7 +24,9 @@ from bot.stores import STORE_ERRORS, fail_loudly
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024  # a chat message, its sender id and metadata fit many times over
-MAX_MESSAGE_CHARS = 10_000
+# Telegram's limit for one message; the encoder reads its first 1,024 characters, and the conversation store keeps
+# every message whole (10,000-character messages made a conversation several MB to read and write at each turn).
+MAX_MESSAGE_CHARS = 4096
 MAX_SENDER_CHARS = 256  # a conversation id, not a document: Redis keys and logs stay small
 RETRY_AFTER_SECONDS = 2  # how long a client waits before sending a turn the store could not keep
 NO_MODEL = ("The bot has no model loaded: the model archive is missing, corrupt or truncated (Rasa says 'No valid "
