@@ -148,14 +148,13 @@ class RedisServer:
         raise TimeoutError("redis-server did not start")
 
     def endpoints_file(self, path: Path) -> Path:
-        """An endpoints.yml that puts trackers and locks of every replica in this Redis (as endpoints.redis.yml)."""
-        stores = {
-            "tracker_store": {"type": "bot.stores.RedisTrackerStore", "url": "127.0.0.1", "port": self.port,
-                              "db": 0, "key_prefix": "test", "socket_timeout": 2},
-            "lock_store": {"type": "bot.stores.RedisLockStore", "url": "127.0.0.1", "port": self.port, "db": 1, "key_prefix": "test",
-                           "socket_timeout": 2},
-        }
-        path.write_text(json.dumps(stores), encoding="utf-8")  # JSON is YAML
+        """The project's endpoints.redis.yml (what `make serve` runs), pointed at this Redis."""
+        import yaml
+
+        endpoints = yaml.safe_load((ROOT / "endpoints.redis.yml").read_text(encoding="utf-8"))
+        for store in (endpoints["tracker_store"], endpoints["lock_store"]):
+            store.update(url="127.0.0.1", port=self.port)
+        path.write_text(json.dumps(endpoints), encoding="utf-8")  # JSON is YAML
         return path
 
     def stop(self) -> None:
