@@ -32,7 +32,7 @@ _FINGERPRINT_PROBE = "Fingerprint probe: the quick brown fox / ខ្ញុំ /
 # data/, training/everyday/train.yml, data/unlabelled/: 2,847 texts, 57 at most).
 MAX_TOKENS = 128
 # Characters kept before tokenizing: about MAX_TOKENS tokens in any script, and a bound on the tokenizer's own
-# work (it split 10,000 emoji in about 50 ms).
+# work (the tokenizer took 44 ms for 10,000 emoji, 4.6 ms for 1,024).
 MAX_CHARACTERS = 8 * MAX_TOKENS
 
 
