@@ -150,8 +150,7 @@ def extends(stored_events: list, events) -> bool:
         return False
     if not stored_events:
         return True
-    new = list(events)
-    return all(json.loads(json.dumps(new[i].as_dict())) == stored_events[i] for i in (0, len(stored_events) - 1))
+    return all(json.loads(json.dumps(events[i].as_dict())) == stored_events[i] for i in (0, len(stored_events) - 1))
 
 
 @lru_cache(maxsize=None)
