@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from components import sentence_encoder
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
@@ -62,22 +63,21 @@ def test_fitted_layer_removes_the_mean_and_the_top_direction():
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(500, 8)) + 3.0
     vectors[:250, 0] += 5.0  # a strong "language" direction
-    weight, bias = layer.fit_layer(vectors, directions=1)
-    neutral = vectors @ weight.T + bias
+    fitted = layer.fit_layer(vectors, directions=1)
+    neutral = fitted({"sentence_embedding": torch.from_numpy(vectors.astype(np.float32))})["sentence_embedding"].numpy()
     assert np.allclose(neutral.mean(axis=0), 0.0, atol=1e-4)
     top = np.linalg.svd(vectors - vectors.mean(axis=0), full_matrices=False)[2][0]
     assert np.allclose(neutral @ top, 0.0, atol=1e-3)
     assert abs(top[0]) > 0.9
 
 
-NEUTRAL = ["Transformer", "MultiLayerMeanPooling", "Normalize", "Dense", "Normalize"]
+NEUTRAL = ["Transformer", "MultiLayerMeanPooling", "Normalize", "LanguageNeutralLayer", "Normalize"]
 
 
 def test_embedded_encoder_pools_five_layers_and_ends_with_the_language_layer():
     assert module_types(EMBEDDED) == NEUTRAL
     config = json.loads((EMBEDDED / layer.LAYER_FOLDER / "config.json").read_text())
-    assert config["in_features"] == config["out_features"] == 5 * 384
-    assert config["activation_function"].endswith("Identity")
+    assert config == {"dimension": 5 * 384, "directions": 1}
     assert sentence_encoder.encode(str(EMBEDDED), ["Merhaba"], "query: ", 1).shape == (1, 5 * 384)
 
 
@@ -106,8 +106,8 @@ def test_refitting_replaces_the_layer_instead_of_stacking_it(encoder_copy, tmp_p
         layer.main(["--model", str(encoder_copy), "--texts", str(texts)])
         assert module_types(encoder_copy) == NEUTRAL
     layer.main(["--model", str(encoder_copy), "--texts", str(texts), "--last-layers", "0"])
-    assert module_types(encoder_copy) == ["Transformer", "Pooling", "Normalize", "Dense", "Normalize"]
-    assert json.loads((encoder_copy / layer.LAYER_FOLDER / "config.json").read_text())["in_features"] == 384
+    assert module_types(encoder_copy) == ["Transformer", "Pooling", "Normalize", "LanguageNeutralLayer", "Normalize"]
+    assert json.loads((encoder_copy / layer.LAYER_FOLDER / "config.json").read_text())["dimension"] == 384
     assert module_types(EMBEDDED) == NEUTRAL  # the original folder is untouched
 
 
@@ -117,3 +117,21 @@ def test_too_few_texts_is_a_clear_error(encoder_copy, tmp_path, capsys):
     with pytest.raises(SystemExit):
         layer.main(["--model", str(encoder_copy), "--texts", str(texts)])
     assert "needs many more" in capsys.readouterr().err
+
+
+def test_language_layer_is_the_dense_map_it_replaces(tmp_path):
+    """P(x - mean) as fitted, saved and loaded equals the dense weight P and bias -P·mean."""
+    from components.language_neutral import LanguageNeutralLayer
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(300, 12)).astype(np.float32)
+    fitted = layer.fit_layer(vectors, directions=2)
+    fitted.save(str(tmp_path))
+    loaded = LanguageNeutralLayer.load(str(tmp_path))
+    mean = vectors.mean(axis=0)
+    top = np.linalg.svd(vectors - mean, full_matrices=False)[2][:2]
+    projection = np.eye(12) - top.T @ top
+    expected = vectors @ projection.T - projection @ mean
+    got = loaded({"sentence_embedding": torch.from_numpy(vectors)})["sentence_embedding"].numpy()
+    assert np.allclose(got, expected, atol=1e-5)
+    assert loaded.get_embedding_dimension() == 12

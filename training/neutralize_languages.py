@@ -9,8 +9,8 @@ language sits. Two changes, both written into the folder, take most of that away
    trained on English transfers better to other languages from them (training/crossval.py measures it).
 2. A language-neutral layer: the mean of all embeddings and their main direction of variation across
    languages are removed (all-but-the-top: subtract the mean, project out the top principal directions),
-   so that a head trained on English cannot learn them as "English". It is a plain `Dense` module
-   (identity activation) followed by `Normalize`.
+   so that a head trained on English cannot learn them as "English" (`components/language_neutral.py`),
+   followed by `Normalize`.
 Because both live in the encoder, every component that uses it (featurizer, zero-shot descriptions) sees
 the same space. Refitting starts from the folder's own modules (kept in modules.plain.json): it replaces,
 never stacks. `make setup` runs this on the embedded encoder; for a hub model, save it to a folder first
@@ -25,24 +25,27 @@ from pathlib import Path
 import numpy as np
 
 from components import sentence_encoder
+from components.language_neutral import LanguageNeutralLayer
 from components.layer_pooling import MultiLayerMeanPooling
 
 DEFAULT_TEXTS = Path("data/unlabelled/multilingual_sample.txt")
 LAYER_FOLDER = "3_LanguageNeutral"
 NORMALIZE_AFTER_FOLDER = "4_Normalize"
-DENSE_TYPE = "sentence_transformers.models.Dense"
+LAYER_TYPE = f"{LanguageNeutralLayer.__module__}.{LanguageNeutralLayer.__name__}"
 NORMALIZE_TYPE = "sentence_transformers.models.Normalize"
 POOLING_FOLDER = "1_MultiLayerPooling"
 POOLING_TYPE = f"{MultiLayerMeanPooling.__module__}.{MultiLayerMeanPooling.__name__}"
 PLAIN_MODULES = "modules.plain.json"  # the folder's own modules, as they were before this tool changed them
 
 
-def fit_layer(vectors: np.ndarray, directions: int):
-    """Weights and bias of x -> P(x - mean), P projecting out the top principal directions."""
+def fit_layer(vectors: np.ndarray, directions: int) -> LanguageNeutralLayer:
+    """x -> P(x - mean), P projecting out the top principal directions of `vectors`."""
+    import torch
+
     mean = vectors.mean(axis=0)
     top = np.linalg.svd(vectors - mean, full_matrices=False)[2][:directions]
-    projection = np.eye(vectors.shape[1]) - top.T @ top
-    return projection.astype(np.float32), (-projection @ mean).astype(np.float32)
+    return LanguageNeutralLayer.fitted(torch.from_numpy(mean.astype(np.float32)),
+                                       torch.from_numpy(top.astype(np.float32)))
 
 
 def base_modules(folder: Path) -> list:
@@ -56,20 +59,15 @@ def base_modules(folder: Path) -> list:
     raise SystemExit(f"error: {folder} has no Normalize module; the layer expects unit-length embeddings.")
 
 
-def write_layer(folder: Path, weight: np.ndarray, bias: np.ndarray) -> None:
+def write_layer(folder: Path, neutral: LanguageNeutralLayer) -> None:
     """Appends the layer to a folder that `strip_layer` has just reset."""
-    import torch
-    from sentence_transformers.models import Dense
-
     modules = base_modules(folder)
-    dense = Dense(weight.shape[1], weight.shape[0], bias=True, activation_function=torch.nn.Identity(),
-                  init_weight=torch.from_numpy(weight), init_bias=torch.from_numpy(bias))
     (folder / LAYER_FOLDER).mkdir()
-    dense.save(str(folder / LAYER_FOLDER))
+    neutral.save(str(folder / LAYER_FOLDER))
     (folder / NORMALIZE_AFTER_FOLDER).mkdir()
     index = len(modules)
     modules += [
-        {"idx": index, "name": str(index), "path": LAYER_FOLDER, "type": DENSE_TYPE},
+        {"idx": index, "name": str(index), "path": LAYER_FOLDER, "type": LAYER_TYPE},
         {"idx": index + 1, "name": str(index + 1), "path": NORMALIZE_AFTER_FOLDER, "type": NORMALIZE_TYPE},
     ]
     (folder / "modules.json").write_text(json.dumps(modules, indent=2) + "\n", encoding="utf-8")
@@ -138,8 +136,7 @@ def main(argv=None) -> None:
     print(f"Encoding {len(texts)} sentences from {args.texts}")
     encoder = sentence_encoder.read_encoder(str(args.model))  # not the shared copy: the folder has just changed
     vectors = encoder.encode(texts, prompt=args.prompt, batch_size=64, show_progress_bar=True, convert_to_numpy=True)
-    weight, bias = fit_layer(vectors, args.directions)
-    write_layer(args.model, weight, bias)
+    write_layer(args.model, fit_layer(vectors, args.directions))
     print(f"Wrote pooling over the last {args.last_layers or 'original'} layer(s) and a language-neutral layer "
           f"(mean + {args.directions} direction(s)) into {args.model}")
 
