@@ -1,13 +1,14 @@
 """The encoder's layers in ONNX Runtime (fp32 and int8, exported by `make setup`) against eager PyTorch."""
 import numpy as np
 import pytest
+import torch
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.exceptions import InvalidConfigException
 
 from components import sentence_encoder
 from components.onnx_runtime import OnnxLayers
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
-from components.sentence_encoder import EMBEDDED_ENCODER, EncoderNotFound
+from components.sentence_encoder import EMBEDDED_ENCODER, EncoderNotFound, load_encoder
 from tests.conftest import build_component, messages
 
 # Short messages in many languages and scripts, edge cases included; padding matters in a batch.
@@ -59,3 +60,9 @@ def test_unknown_runtime_and_missing_export_are_clear_errors(tmp_path):
             (folder / item.name).symlink_to(item)
     with pytest.raises(EncoderNotFound, match="training.export_onnx"):
         sentence_encoder.read_encoder(str(folder), "onnx")
+
+
+def test_the_onnx_model_tells_its_device_without_a_search():
+    """sentence-transformers reads the device at every encode: the ONNX stand-in answers it directly."""
+    encoder = load_encoder(EMBEDDED_ENCODER, "onnx-int8")
+    assert "device" in type(encoder[0].auto_model).__dict__ and encoder.device == torch.device("cpu")
