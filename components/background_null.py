@@ -6,6 +6,11 @@ a label gives its null distribution; the label may take a message only when the 
 quantile of it. With several labels each gets an equal share of the allowed rate (Bonferroni), so that all
 of them together take at most `false_capture_rate` of ordinary text.
 
+Text in the language a description is written in sits closer to it than text in other languages: with
+the demo label, 1.2% of English Tatoeba sentences beat the pooled threshold, against 0.5% of the background
+as a whole. Where the background has enough sentences in a label's own language, a message in that language
+must also beat the label's threshold over those sentences alone (`own_language_thresholds`).
+
 The embedding backend scores with hubness-corrected cosines (CSLS, Conneau et al. 2018):
 `2·cos(x, label) − r(x) − r(label)`, where r(v) is v's mean cosine to its k nearest background sentences.
 Some texts (short ones, or in a language the encoder knows poorly) are close to everything; CSLS takes
@@ -13,12 +18,14 @@ that away before the comparison. On the xSID dev set it found more unseen intent
 same rate on background text.
 """
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from rasa.shared.exceptions import InvalidConfigException
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Fewer background sentences in a label's own language give too rough a quantile: the pooled one applies alone.
+MIN_OWN_LANGUAGE_SENTENCES = 200
 
 
 def label_quantile(false_capture_rate: float, labels: int) -> float:
@@ -29,6 +36,36 @@ def label_quantile(false_capture_rate: float, labels: int) -> float:
 def null_thresholds(null_scores: np.ndarray, false_capture_rate: float) -> np.ndarray:
     """Per label (column), the score that ordinary text (rows) exceeds with its share of the rate."""
     return np.quantile(null_scores, label_quantile(false_capture_rate, null_scores.shape[1]), axis=0)
+
+
+def language_of(text: str) -> Optional[str]:
+    """fastText's most likely language of `text` (None when it has no letters)."""
+    from bot.language import language_candidates
+
+    candidates = language_candidates(text, k=1)
+    return candidates[0][0] if candidates else None
+
+
+def own_language_thresholds(null_scores: np.ndarray, background_languages: Sequence[Optional[str]],
+                            label_languages: Sequence[Optional[str]],
+                            false_capture_rate: float) -> Dict[int, Tuple[str, float]]:
+    """{label column: (its description's language, the threshold over the background sentences in that language)},
+    for the labels whose language has at least MIN_OWN_LANGUAGE_SENTENCES background sentences."""
+    background_languages = np.asarray(background_languages, dtype=object)
+    quantile = label_quantile(false_capture_rate, null_scores.shape[1])
+    found = {}
+    for column, language in enumerate(label_languages):
+        rows = background_languages == language
+        if language is not None and rows.sum() >= MIN_OWN_LANGUAGE_SENTENCES:
+            found[column] = (language, float(np.quantile(null_scores[rows, column], quantile)))
+    return found
+
+
+def threshold_for(pooled: Optional[float], own_language: Optional[Sequence], message_language: Optional[str]):
+    """The pooled threshold, raised to the own-language one for a message in the label's language."""
+    if pooled is None or not own_language or message_language != own_language[0]:
+        return pooled
+    return max(pooled, own_language[1])
 
 
 class HubnessCorrectedNull:
@@ -52,12 +89,13 @@ class HubnessCorrectedNull:
         nearest = np.partition(similarity, -self.neighbours, axis=1)[:, -self.neighbours:]
         return nearest.mean(axis=1)
 
-    def fit(self, label_vectors: np.ndarray, false_capture_rate: float) -> None:
+    def fit(self, label_vectors: np.ndarray, false_capture_rate: float) -> np.ndarray:
         """Null distribution of every label on the background itself (each sentence left out of its own
-        neighbourhood), and the thresholds it gives."""
+        neighbourhood), and the thresholds it gives; returns the null scores (sentences, labels)."""
         self.label_hubness = self.hubness(label_vectors)
         null_scores = self._csls(self.background, label_vectors, self.hubness(self.background, leave_out_self=True))
         self.thresholds = null_thresholds(null_scores, false_capture_rate)
+        return null_scores
 
     def scores(self, vectors: np.ndarray, label_vectors: np.ndarray) -> np.ndarray:
         """(messages, labels) CSLS scores."""

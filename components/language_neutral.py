@@ -46,4 +46,5 @@ class LanguageNeutralLayer(Module):
              local_files_only: bool = False, **kwargs) -> "LanguageNeutralLayer":
         hub = {"subfolder": subfolder, "token": token, "cache_folder": cache_folder, "revision": revision,
                "local_files_only": local_files_only}
-        return cls.load_torch_weights(model_name_or_path, model=cls(**cls.load_config(model_name_or_path, **hub)), **hub)
+        layer = cls(**cls.load_config(model_name_or_path, **hub))
+        return cls.load_torch_weights(model_name_or_path, model=layer, **hub)

@@ -24,7 +24,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import sentence_encoder
-from components.background_null import HubnessCorrectedNull, background_path, null_thresholds, read_background
+from components.background_null import (HubnessCorrectedNull, background_path, language_of, null_thresholds,
+                                        own_language_thresholds, read_background, threshold_for)
 from components.keras_intent_classifier import CLASSIFIER_KEY
 from components.onnx_runtime import DEFAULT_RUNTIME
 from components.zero_shot_backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend,
@@ -107,7 +108,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  names: Optional[List[str]] = None, vectors: Optional[np.ndarray] = None,
                  embedding: Optional[EmbeddingBackend] = None, null: Optional[HubnessCorrectedNull] = None,
-                 thresholds: Optional[Dict[str, float]] = None) -> None:
+                 thresholds: Optional[Dict[str, float]] = None,
+                 own_language: Optional[Dict[str, list]] = None) -> None:
         if config[BACKEND_KEY] not in (EMBEDDING, MT5_XNLI):
             raise InvalidConfigException(f"{BACKEND_KEY} must be '{EMBEDDING}' or '{MT5_XNLI}'.")
         if not 0 < config[FALSE_CAPTURE_RATE_KEY] < 1:
@@ -122,6 +124,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         self.nli = MT5XNLIBackend(config[NLI_MODEL_KEY], config[SCORING_KEY])
         self.null = null  # the labels' background scores (embedding backend)
         self.thresholds = thresholds or {}  # {label: score that ordinary text rarely exceeds}
+        self.own_language = own_language or {}  # {label: [language, threshold]}: the bar in the label's language
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
@@ -169,10 +172,12 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
     def _fit_embedding_null(self) -> None:
         config = self.component_config
         cache = sentence_encoder.EmbeddingCache(config[ENCODER_KEY], config[PROMPT_KEY], runtime=config[RUNTIME_KEY])
-        background = self._description_space(cache.encode(read_background(config[BACKGROUND_KEY]), batch_size=64))
+        sentences = read_background(config[BACKGROUND_KEY])
+        background = self._description_space(cache.encode(sentences, batch_size=64))
         self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
-        self.null.fit(self.vectors[: len(self.labels)], config[FALSE_CAPTURE_RATE_KEY])
+        null_scores = self.null.fit(self.vectors[: len(self.labels)], config[FALSE_CAPTURE_RATE_KEY])
         self.thresholds = dict(zip(self.labels, self.null.thresholds.tolist()))
+        self._fit_own_language(null_scores, sentences)
         logger.info(f"Zero-shot thresholds over {len(background)} background sentences: {self.thresholds}.")
 
     def _fit_nli_null(self) -> None:
@@ -182,6 +187,13 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         sample = sentences[::every][: config[NLI_BACKGROUND_SIZE_KEY]]  # spread over the file's languages
         scores = self.nli.null_scores(sample, [spec["hypothesis"] for spec in self.labels.values()])
         self.thresholds = dict(zip(self.labels, null_thresholds(scores, config[FALSE_CAPTURE_RATE_KEY]).tolist()))
+        self._fit_own_language(scores, sample)  # 200 sentences spread over languages: rarely enough of one
+
+    def _fit_own_language(self, null_scores: np.ndarray, sentences: List[str]) -> None:
+        found = own_language_thresholds(null_scores, [language_of(s) for s in sentences],
+                                        [language_of(spec["description"]) for spec in self.labels.values()],
+                                        self.component_config[FALSE_CAPTURE_RATE_KEY])
+        self.own_language = {name: list(found[i]) for i, name in enumerate(self.labels) if i in found}
 
     def _describe(self, spec: dict) -> np.ndarray:
         texts = [spec["description"], spec["hypothesis"]] + list(spec["examples"])
@@ -211,7 +223,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                 logger.debug("Zero-shot skipped: none of the head's intents has enough examples to compete.")
                 continue
             best, probability = max(scored, key=lambda pair: pair[1])
-            reason = self._why_accepted(best, probability, head_confidence, null_scores.get(best))
+            reason = self._why_accepted(best, probability, head_confidence, null_scores.get(best), message.get(TEXT))
             if reason:
                 logger.debug(f"Zero-shot '{best}' ({probability:.3f}) replaces '{head.get(INTENT_NAME_KEY)}' "
                              f"({head_confidence:.2f}): {reason}.")
@@ -226,16 +238,18 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return (head_confidence < self.component_config[HEAD_THRESHOLD_KEY]
                 or self.component_config[OVERRIDE_CONFIDENCE_KEY] is not None)
 
-    def _above_null(self, label: str, null_score: Optional[float]) -> bool:
-        """Closer to the label than all but a small share of ordinary text (always, without a background)."""
-        threshold = self.thresholds.get(label)
+    def _above_null(self, label: str, null_score: Optional[float], text: str = "") -> bool:
+        """Closer to the label than all but a small share of ordinary text, in the message's language when the
+        label has a bar of its own there (always, without a background)."""
+        own = self.own_language.get(label)
+        threshold = threshold_for(self.thresholds.get(label), own, language_of(text) if own else None)
         return threshold is None or (null_score is not None and null_score > threshold)
 
     def _why_accepted(self, label: str, probability: float, head_confidence: float,
-                      null_score: Optional[float] = None) -> Optional[str]:
+                      null_score: Optional[float] = None, text: str = "") -> Optional[str]:
         """Why the zero-shot label replaces the head's intent, or None when it does not."""
         config = self.component_config
-        if label not in self.labels or not self._above_null(label, null_score):
+        if label not in self.labels or not self._above_null(label, null_score, text):
             return None
         if head_confidence < config[HEAD_THRESHOLD_KEY] and probability >= config[MIN_CONFIDENCE_KEY]:
             return f"head unsure (< {config[HEAD_THRESHOLD_KEY]}), zero-shot >= {config[MIN_CONFIDENCE_KEY]}"
@@ -280,7 +294,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         with self._model_storage.write_to(self._resource) as directory:
             (directory / LABELS_FILE).write_text(json.dumps(
                 {"names": self.names, "temperature": self.embedding.temperature, "thresholds": self.thresholds,
-                 "neighbours": self.null.neighbours if self.null else None}), encoding="utf-8")
+                 "own_language": self.own_language, "neighbours": self.null.neighbours if self.null else None}),
+                encoding="utf-8")
             if self.vectors is None:  # mt5-xnli: thresholds only
                 return
             null = {"background": self.null.background.astype(np.float16), "label_hubness": self.null.label_hubness,
@@ -299,12 +314,13 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         except ValueError:  # nothing persisted: no labels declared
             return cls(config, model_storage, resource)
         if not arrays:
-            return cls(config, model_storage, resource, thresholds=saved["thresholds"])
+            return cls(config, model_storage, resource, thresholds=saved["thresholds"],
+                       own_language=saved.get("own_language"))
         embedding = EmbeddingBackend(saved["temperature"], arrays["offsets"], arrays["scales"])
         null = HubnessCorrectedNull(arrays["background"].astype(np.float32), saved["neighbours"],
                                     arrays["label_hubness"], arrays["null_thresholds"]) if "background" in arrays else None
         return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding, null,
-                   saved["thresholds"])
+                   saved["thresholds"], saved.get("own_language"))  # none in older models
 
 
 def label_spec(spec, template: str) -> dict:

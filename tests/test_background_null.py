@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 from rasa.shared.exceptions import InvalidConfigException
 
-from components.background_null import HubnessCorrectedNull, label_quantile, null_thresholds, read_background
+from components.background_null import (MIN_OWN_LANGUAGE_SENTENCES, HubnessCorrectedNull, label_quantile,
+                                        language_of, null_thresholds, own_language_thresholds, read_background,
+                                        threshold_for)
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -70,3 +72,31 @@ def test_background_file_problems_say_what_to_do(tmp_path):
     short.write_text("hello\n\nbonjour\n", encoding="utf-8")
     with pytest.raises(InvalidConfigException, match="has 2 sentences"):
         read_background(str(short))
+
+
+def test_a_labels_own_language_gets_the_quantile_of_its_own_sentences():
+    rng = np.random.default_rng(7)
+    english, turkish = rng.normal(1.0, 1.0, size=(1000, 2)), rng.normal(0.0, 1.0, size=(1000, 2))
+    scores = np.vstack([english, turkish])
+    languages = ["en"] * 1000 + ["tr"] * 1000
+    found = own_language_thresholds(scores, languages, ["en", "km"], false_capture_rate=0.02)
+    assert list(found) == [0]  # no Khmer sentence in the background: the pooled threshold alone
+    language, threshold = found[0]
+    assert language == "en" and (english[:, 0] > threshold).mean() == pytest.approx(0.01, abs=0.003)
+    assert threshold > null_thresholds(scores, 0.02)[0]  # English text sits closer to an English label
+    few = MIN_OWN_LANGUAGE_SENTENCES - 1
+    assert own_language_thresholds(scores[:few], languages[:few], ["en", "en"], 0.02) == {}
+
+
+def test_the_own_language_bar_only_ever_raises_the_pooled_one():
+    assert threshold_for(0.1, ("en", 0.3), "en") == 0.3
+    assert threshold_for(0.1, ("en", 0.3), "tr") == 0.1
+    assert threshold_for(0.1, ("en", 0.05), "en") == 0.1
+    assert threshold_for(0.1, None, "en") == 0.1
+    assert threshold_for(None, ("en", 0.3), "en") is None  # no background: no null at all
+
+
+def test_language_of_a_sentence():
+    assert language_of("Where is my order? It has not arrived yet.") == "en"
+    assert language_of("Siparişim nerede? Henüz gelmedi.") == "tr"
+    assert language_of("👍 42") is None

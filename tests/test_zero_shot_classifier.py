@@ -213,6 +213,17 @@ def test_persist_and_load_give_the_same_decisions(embedding_pipeline):
     assert [b["name"] for b in before] == [a["name"] for a in after]
     np.testing.assert_allclose([b["confidence"] for b in before], [a["confidence"] for a in after], rtol=1e-5)
     assert loaded.embedding.temperature == pytest.approx(zero_shot.embedding.temperature)
+    assert loaded.own_language == zero_shot.own_language
+
+
+def test_an_english_label_has_a_higher_bar_for_english_messages(embedding_pipeline):
+    """Half of the background file is English: enough for the English description's own null."""
+    zero_shot = embedding_pipeline[3]
+    language, threshold = zero_shot.own_language["cancel_subscription"]
+    assert language == "en" and threshold > zero_shot.thresholds["cancel_subscription"]
+    between = (zero_shot.thresholds["cancel_subscription"] + threshold) / 2
+    assert not zero_shot._above_null("cancel_subscription", between, "I would like to stop paying for this.")
+    assert zero_shot._above_null("cancel_subscription", between, "Aboneliğimi iptal etmek istiyorum.")
 
 
 def test_softmax_is_a_distribution():
