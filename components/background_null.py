@@ -61,7 +61,8 @@ def own_language_thresholds(null_scores: np.ndarray, background_languages: Seque
     return found
 
 
-def threshold_for(pooled: Optional[float], own_language: Optional[Sequence], message_language: Optional[str]):
+def threshold_for(pooled: Optional[float], own_language: Optional[Sequence],
+                  message_language: Optional[str]) -> Optional[float]:
     """The pooled threshold, raised to the own-language one for a message in the label's language."""
     if pooled is None or not own_language or message_language != own_language[0]:
         return pooled
