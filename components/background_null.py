@@ -38,14 +38,6 @@ def null_thresholds(null_scores: np.ndarray, false_capture_rate: float) -> np.nd
     return np.quantile(null_scores, label_quantile(false_capture_rate, null_scores.shape[1]), axis=0)
 
 
-def language_of(text: str) -> Optional[str]:
-    """fastText's most likely language of `text` (None when it has no letters)."""
-    from bot.language import language_candidates
-
-    candidates = language_candidates(text, k=1)
-    return candidates[0][0] if candidates else None
-
-
 def own_language_thresholds(null_scores: np.ndarray, background_languages: Sequence[Optional[str]],
                             label_languages: Sequence[Optional[str]],
                             false_capture_rate: float) -> Dict[int, Tuple[str, float]]:

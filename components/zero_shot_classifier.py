@@ -23,8 +23,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.language import language_of
 from components import sentence_encoder
-from components.background_null import (HubnessCorrectedNull, background_path, language_of, null_thresholds,
+from components.background_null import (HubnessCorrectedNull, background_path, null_thresholds,
                                         own_language_thresholds, read_background, threshold_for)
 from components.keras_intent_classifier import CLASSIFIER_KEY
 from components.onnx_runtime import DEFAULT_RUNTIME

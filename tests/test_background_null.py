@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from rasa.shared.exceptions import InvalidConfigException
 
+from bot.language import language_of
 from components.background_null import (MIN_OWN_LANGUAGE_SENTENCES, HubnessCorrectedNull, label_quantile,
-                                        language_of, null_thresholds, own_language_thresholds, read_background,
-                                        threshold_for)
+                                        null_thresholds, own_language_thresholds, read_background, threshold_for)
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
