@@ -25,6 +25,8 @@ from rasa.shared.exceptions import InvalidConfigException
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Fewer background sentences in a label's own language give too rough a quantile: the pooled one applies alone.
+# Not tuned: a 99.5% quantile needs 200 sentences to have one above it; on the dev set, bars from the 100
+# sentences of each other language let 1.3-2.3% of French and German text through (README, background null).
 MIN_OWN_LANGUAGE_SENTENCES = 200
 
 
