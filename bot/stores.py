@@ -9,6 +9,7 @@ the cost of a turn from growing with the length of the conversation where Rasa's
 """
 import json
 from functools import lru_cache
+from itertools import islice
 from typing import Any, Dict, List, Optional, Type
 
 from rasa.core.lock import TicketLock
@@ -19,6 +20,7 @@ from rasa.core.tracker_store import InMemoryTrackerStore as RasaInMemoryTrackerS
 from rasa.core.tracker_store import RedisTrackerStore as RasaRedisTrackerStore
 from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
 from rasa.shared.exceptions import ConnectionException, RasaException
 from rasa.shared.utils.common import all_subclasses
 from redis.exceptions import RedisError
@@ -63,11 +65,13 @@ class InMemoryTrackerStore(QuickEventReading, RasaInMemoryTrackerStore):
 class RedisTrackerStore(QuickEventReading, RasaRedisTrackerStore):
     """Rasa's Redis tracker store, with socket timeouts (endpoints: `type: bot.stores.RedisTrackerStore`).
 
-    Two of Rasa's per-turn costs grow with the conversation (a server slowed to a crawl on conversations of
-    a few hundred turns in training.faults): `save` rebuilds the stored conversation and replays the new one
-    back to the stored end to merge them; when the stored events are exactly the start of the new ones, as
-    they are when the lock store keeps one writer per conversation, the new tracker is written as it is.
-    And reading a conversation spent a third of a server's time on long ones (`QuickEventReading`).
+    Rasa's per-turn costs grow with the conversation (a server slowed to a crawl on conversations of a few
+    hundred turns in training.faults): `save` rebuilds the stored conversation and replays the new one back
+    to the stored end to merge them, then serialises every event again. Here a tracker read from the store
+    (or last written) that still matches what is stored, as the lock store makes sure, has only its new
+    events serialised and appended to the stored text (`StoredText`); one whose stored events are the start
+    of its own is written whole; any other goes through Rasa's merge. Reading a conversation spent a third
+    of a server's time on long ones (`QuickEventReading`).
     """
 
     def __init__(self, domain, socket_timeout: float = DEFAULT_SOCKET_TIMEOUT, **kwargs: Any) -> None:
@@ -75,14 +79,77 @@ class RedisTrackerStore(QuickEventReading, RasaRedisTrackerStore):
         self.red.connection_pool.connection_kwargs.update(socket_timeout=socket_timeout,
                                                           socket_connect_timeout=socket_timeout)
 
+    async def _retrieve(self, sender_id: str, fetch_all_sessions: bool):
+        stored = self.red.get(self.key_prefix + sender_id)
+        if stored is None:
+            return None
+        tracker = self.deserialise_tracker(sender_id, stored)
+        text = StoredText.of(tracker, stored)
+        sessions = [] if fetch_all_sessions else get_trackers_for_conversation_sessions(tracker)
+        if len(sessions) > 1:  # as Rasa's: the last conversation session only
+            tracker = sessions[-1]
+        if text:
+            text.remember(tracker)
+        return tracker
+
     async def save(self, tracker, timeout: Optional[float] = None) -> None:
-        stored = self.red.get(self.key_prefix + tracker.sender_id)
-        if stored is not None and not extends(json.loads(stored).get("events") or [], tracker.events):
-            await super().save(tracker, timeout)  # someone else wrote it: Rasa's merge
-            return
+        key = self.key_prefix + tracker.sender_id
+        stored = self.red.get(key)
+        serialised = StoredText.appended(tracker, stored)
+        if serialised is None:
+            if stored is not None and not extends(json.loads(stored).get("events") or [], tracker.events):
+                await super().save(tracker, timeout)  # someone else wrote it: Rasa's merge
+                return
+            serialised = self.serialise_tracker(tracker)
         await self.stream_events(tracker)
-        self.red.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(tracker),
-                     ex=timeout or self.record_exp)
+        self.red.set(key, serialised, ex=timeout or self.record_exp)
+        text = StoredText.of(tracker, serialised)
+        if text:
+            text.remember(tracker)
+
+
+class StoredText:
+    """What a tracker's events were read from or written as: Rasa's `{"events": [...], "name": ...}` text,
+    how many of the tracker's events it holds, and the first and last of them (the objects themselves)."""
+
+    ATTRIBUTE = "_bot_stored_text"
+
+    def __init__(self, text: str, count: int, first, last) -> None:
+        self.text, self.count, self.first, self.last = text, count, first, last
+
+    @classmethod
+    def of(cls, tracker, text: str) -> Optional["StoredText"]:
+        """None where the tracker drops its oldest events (`max_event_history`): then it is written whole."""
+        events = tracker.events
+        if events.maxlen is not None:
+            return None
+        return cls(text, len(events), events[0] if events else None, events[-1] if events else None)
+
+    def remember(self, tracker) -> None:
+        setattr(tracker, self.ATTRIBUTE, self)
+
+    @classmethod
+    def appended(cls, tracker, stored: Optional[str]) -> Optional[str]:
+        """`stored` with the tracker's events after those it was read with appended, as Rasa would serialise
+        the whole tracker; None unless the tracker was read from (or written as) exactly `stored` since."""
+        text = getattr(tracker, cls.ATTRIBUTE, None)
+        if text is None or stored is None or not text.holds_start_of(tracker) or stored != text.text:
+            return None
+        tail = '], "name": ' + json.dumps(tracker.sender_id) + "}"
+        if not stored.endswith(tail):
+            return None
+        new_events = [json.dumps(event.as_dict()) for event in islice(tracker.events, text.count, None)]
+        if not new_events:
+            return stored
+        separator = ", " if text.count else ""
+        return stored[:-len(tail)] + separator + ", ".join(new_events) + tail
+
+    def holds_start_of(self, tracker) -> bool:
+        """Whether the tracker's first events are the very ones read or written (events only ever append)."""
+        events = tracker.events
+        if len(events) < self.count:
+            return False
+        return not self.count or (events[0] is self.first and events[self.count - 1] is self.last)
 
 
 class RedisLockStore(RasaRedisLockStore):

@@ -1,6 +1,7 @@
 """bot.stores.RedisTrackerStore: a conversation saved turn by turn is stored exactly as it is, and one that
 another writer changed meanwhile still goes through Rasa's merge, so that neither writer's turn is lost."""
 import asyncio
+import json
 
 import pytest
 from rasa.shared.core.domain import Domain
@@ -65,6 +66,54 @@ def test_a_tracker_that_diverged_is_merged_not_overwritten(store):
     asyncio.run(store.save(tracker_with(turn("Merhaba", 1.0) + turn("Teşekkürler", 3.0))))
     texts = [event.text for event in asyncio.run(store.retrieve("ayse")).events if isinstance(event, UserUttered)]
     assert texts == ["Merhaba", "from another worker", "Teşekkürler"]
+
+
+def stored_text(store) -> str:
+    return store.red.get(store.key_prefix + "ayse")
+
+
+def test_a_turn_read_from_the_store_is_appended_to_it_as_rasa_would_write_it_whole(store, monkeypatch):
+    asyncio.run(store.save(tracker_with([SlotSet("language", "km", timestamp=0.5)] + turn("សួស្តី", 1.0))))
+    tracker = asyncio.run(store.retrieve("ayse"))
+    for event in turn("អរគុណ", 2.0) + [BotUttered("ok", {"elements": None}, timestamp=2.7)]:
+        tracker.update(event)
+
+    def no_whole_tracker(_tracker):
+        raise AssertionError("the whole tracker was serialised again")
+
+    monkeypatch.setattr(store, "serialise_tracker", no_whole_tracker)
+    asyncio.run(store.save(tracker))
+    asyncio.run(store.save(tracker))  # saved twice: nothing appended twice
+    assert stored_text(store) == json.dumps(tracker.as_dialogue().as_dict())
+
+
+def test_a_turn_read_before_another_writer_saved_is_merged_not_appended(store):
+    asyncio.run(store.save(tracker_with(turn("Merhaba", 1.0))))
+    ours = asyncio.run(store.retrieve("ayse"))
+    other = asyncio.run(store.retrieve("ayse"))
+    for event in turn("from another worker", 2.0):
+        other.update(event)
+    asyncio.run(store.save(other))
+    for event in turn("Teşekkürler", 3.0):
+        ours.update(event)
+    asyncio.run(store.save(ours))
+    texts = [event.text for event in asyncio.run(store.retrieve("ayse")).events if isinstance(event, UserUttered)]
+    assert texts == ["Merhaba", "from another worker", "Teşekkürler"]
+
+
+def test_a_turn_of_the_last_session_keeps_the_earlier_sessions(store):
+    def session(timestamp: float) -> list:
+        return [ActionExecuted("action_session_start", timestamp=timestamp), SessionStarted(timestamp=timestamp),
+                ActionExecuted("action_listen", timestamp=timestamp)]
+
+    asyncio.run(store.save(tracker_with(session(0.0) + turn("Hallo", 1.0) + session(5.0) + turn("Danke", 6.0))))
+    last_session = asyncio.run(store.retrieve("ayse"))
+    assert [e.text for e in last_session.events if isinstance(e, UserUttered)] == ["Danke"]
+    for event in turn("Tschüss", 7.0):
+        last_session.update(event)
+    asyncio.run(store.save(last_session))
+    everything = asyncio.run(store.retrieve_full_tracker("ayse"))
+    assert [e.text for e in everything.events if isinstance(e, UserUttered)] == ["Hallo", "Danke", "Tschüss"]
 
 
 def test_endpoints_yml_keeps_conversations_in_our_in_memory_store():
