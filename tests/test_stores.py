@@ -175,3 +175,19 @@ def test_two_workers_never_hold_one_conversation_at_once(lock_stores):
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda store: asyncio.run(turns(store)), lock_stores))
     assert len(most) == 40 and max(most) == 1
+
+
+def test_the_lock_is_rasas_ticket_lock_and_an_expired_ticket_stops_holding_it(lock_stores):
+    import time
+
+    store = lock_stores[0]
+    first = store.issue_ticket("ayse", lock_lifetime=0.2)
+    second = store.issue_ticket("ayse")
+    lock = store.get_lock("ayse")  # read back by Rasa's own TicketLock
+    assert (first, second) == (0, 1) and lock.conversation_id == "ayse"
+    assert not lock.is_locked(first) and lock.is_locked(second)
+    time.sleep(0.3)  # the first holder died without returning its ticket
+    store.update_lock("ayse")
+    assert [ticket.number for ticket in store.get_lock("ayse").tickets] == [second]
+    store.cleanup("ayse", second)
+    assert store.get_lock("ayse") is None  # nobody waits: no lock left behind
