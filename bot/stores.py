@@ -19,7 +19,8 @@ from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.core.tracker_store import InMemoryTrackerStore as RasaInMemoryTrackerStore
 from rasa.core.tracker_store import RedisTrackerStore as RasaRedisTrackerStore
 from rasa.shared.core.conversation import Dialogue
-from rasa.shared.core.events import Event
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
 from rasa.shared.exceptions import ConnectionException, RasaException
 from rasa.shared.utils.common import all_subclasses
@@ -85,9 +86,8 @@ class RedisTrackerStore(QuickEventReading, RasaRedisTrackerStore):
             return None
         tracker = self.deserialise_tracker(sender_id, stored)
         text = StoredText.of(tracker, stored)
-        sessions = [] if fetch_all_sessions else get_trackers_for_conversation_sessions(tracker)
-        if len(sessions) > 1:  # as Rasa's: the last conversation session only
-            tracker = sessions[-1]
+        if not fetch_all_sessions and starts_another_session(tracker.events):
+            tracker = get_trackers_for_conversation_sessions(tracker)[-1]  # as Rasa's: the last session only
         if text:
             text.remember(tracker)
         return tracker
@@ -218,6 +218,13 @@ class RedisLockStore(RasaRedisLockStore):
     def _change(self, conversation_id: str, action: str, argument: float) -> int:
         keys = [self.key_prefix + conversation_id]
         return int(self._change_lock(keys=keys, args=[action, argument, time.time(), conversation_id]))
+
+
+def starts_another_session(events) -> bool:
+    """Whether Rasa would split these events into several conversation sessions (one starts after the first
+    event), found without building a tracker for each session, as Rasa's split does at every turn."""
+    return any(isinstance(event, ActionExecuted) and event.action_name == ACTION_SESSION_START_NAME
+               for event in islice(events, 1, None))
 
 
 def extends(stored_events: list, events) -> bool:

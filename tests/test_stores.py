@@ -116,6 +116,18 @@ def test_a_turn_of_the_last_session_keeps_the_earlier_sessions(store):
     assert [e.text for e in everything.events if isinstance(e, UserUttered)] == ["Hallo", "Danke", "Tschüss"]
 
 
+def test_several_sessions_are_found_as_rasa_splits_them():
+    from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
+
+    from bot.stores import starts_another_session
+
+    start = [ActionExecuted("action_session_start", timestamp=0.0), SessionStarted(timestamp=0.0)]
+    for events in ([], turn("Hallo", 1.0), start + turn("Hallo", 1.0), turn("Hallo", 1.0) + start,
+                   start + turn("Hallo", 1.0) + start + turn("Danke", 2.0), start):
+        several = len(get_trackers_for_conversation_sessions(tracker_with(events))) > 1
+        assert starts_another_session(events) == several
+
+
 def test_endpoints_yml_keeps_conversations_in_our_in_memory_store():
     from rasa.core.tracker_store import TrackerStore
     from rasa.utils.endpoints import read_endpoint_config
