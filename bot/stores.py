@@ -4,8 +4,8 @@ Rasa wraps every tracker store in a `FailSafeTrackerStore`: when Redis is down i
 and writes the new turn to memory, then answers as if nothing happened; the turn is gone when Redis comes back
 (and an answer in the wrong language, since the `language` slot was lost). `fail_loudly` gives that wrapper
 the error callback it was built to take, raising `StoreUnavailable` instead. `RedisTrackerStore` adds socket
-timeouts to Rasa's, so that a Redis that stops answering fails within seconds instead of hanging, and keeps
-the cost of a turn from growing with the length of the conversation where Rasa's does (see the class).
+timeouts to Rasa's, so that a Redis that stops answering fails within seconds instead of hanging, and makes
+a turn's cost grow far less with the length of the conversation than Rasa's does (see the class).
 """
 import json
 import time
