@@ -1,5 +1,6 @@
-"""bot.stores.RedisTrackerStore: a conversation saved turn by turn is stored exactly as it is, and one that
-another writer changed meanwhile still goes through Rasa's merge, so that neither writer's turn is lost."""
+"""bot.stores: a conversation saved turn by turn is stored exactly as Rasa would store it, one that another
+writer changed meanwhile still goes through Rasa's merge, so that neither writer's turn is lost, and the lock
+store keeps Rasa's ticket lock while two workers take and return tickets at once."""
 import asyncio
 import json
 
