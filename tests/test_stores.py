@@ -88,7 +88,7 @@ def test_a_turn_read_from_the_store_is_appended_to_it_as_rasa_would_write_it_who
     assert stored_text(store) == json.dumps(tracker.as_dialogue().as_dict())
 
 
-def test_a_turn_read_before_another_writer_saved_is_merged_not_appended(store):
+def test_a_turn_read_before_another_writer_saved_keeps_both_writers_turns(store):
     asyncio.run(store.save(tracker_with(turn("Merhaba", 1.0))))
     ours = asyncio.run(store.retrieve("ayse"))
     other = asyncio.run(store.retrieve("ayse"))
