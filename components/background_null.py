@@ -6,10 +6,11 @@ a label gives its null distribution; the label may take a message only when the 
 quantile of it. With several labels each gets an equal share of the allowed rate (Bonferroni), so that all
 of them together take at most `false_capture_rate` of ordinary text.
 
-Text in the language a description is written in sits closer to it than text in other languages: with
-the demo label, 1.2% of English Tatoeba sentences beat the pooled threshold, against 0.5% of the background
-as a whole. Where the background has enough sentences in a label's own language, a message in that language
-must also beat the label's threshold over those sentences alone (`own_language_thresholds`).
+Text in some languages sits closer to a label than text in others (English to an English description;
+German closer than Tamil), so one pooled bar lets through more of the former and misses requests in the
+latter. Where the background has enough sentences in a language, a label's scores in that language are
+standardised by their mean and spread there, and a message in that language must beat the same
+standardised quantile (`language_bars`); messages in other languages keep the pooled bar.
 
 The embedding backend scores with hubness-corrected cosines (CSLS, Conneau et al. 2018):
 `2·cos(x, label) − r(x) − r(label)`, where r(v) is v's mean cosine to its k nearest background sentences.
@@ -24,10 +25,9 @@ import numpy as np
 from rasa.shared.exceptions import InvalidConfigException
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# Fewer background sentences in a label's own language give too rough a quantile: the pooled one applies alone.
-# Not tuned: a 99.5% quantile needs 200 sentences to have one above it; on the dev set, bars from the 100
-# sentences of each other language let 1.3-2.3% of French and German text through (README, background null).
-MIN_OWN_LANGUAGE_SENTENCES = 200
+# A language needs this many background sentences for its own mean and spread; fewer: the pooled bar applies.
+# Not tuned: the default background has 60-120 sentences in each of its languages besides English.
+MIN_LANGUAGE_SENTENCES = 50
 
 
 def label_quantile(false_capture_rate: float, labels: int) -> float:
@@ -40,27 +40,38 @@ def null_thresholds(null_scores: np.ndarray, false_capture_rate: float) -> np.nd
     return np.quantile(null_scores, label_quantile(false_capture_rate, null_scores.shape[1]), axis=0)
 
 
-def own_language_thresholds(null_scores: np.ndarray, background_languages: Sequence[Optional[str]],
-                            label_languages: Sequence[Optional[str]],
-                            false_capture_rate: float) -> Dict[int, Tuple[str, float]]:
-    """{label column: (its description's language, the threshold over the background sentences in that language)},
-    for the labels whose language has at least MIN_OWN_LANGUAGE_SENTENCES background sentences."""
+def language_bars(null_scores: np.ndarray, background_languages: Sequence[Optional[str]],
+                  false_capture_rate: float) -> Dict[int, Dict[str, float]]:
+    """{label column: {language: threshold}} for the languages with at least MIN_LANGUAGE_SENTENCES background
+    sentences: each language's scores standardised by their own mean and spread, one quantile of the standardised
+    scores pooled over those languages, turned back into each language's scale."""
     background_languages = np.asarray(background_languages, dtype=object)
+    counted = [language for language in set(background_languages) - {None}
+               if (background_languages == language).sum() >= MIN_LANGUAGE_SENTENCES]
+    if not counted:
+        return {}
     quantile = label_quantile(false_capture_rate, null_scores.shape[1])
-    found = {}
-    for column, language in enumerate(label_languages):
-        rows = background_languages == language
-        if language is not None and rows.sum() >= MIN_OWN_LANGUAGE_SENTENCES:
-            found[column] = (language, float(np.quantile(null_scores[rows, column], quantile)))
-    return found
+    bars = {}
+    for column in range(null_scores.shape[1]):
+        spread = {language: _mean_and_spread(null_scores[background_languages == language, column])
+                  for language in counted}
+        standardised = np.concatenate([(null_scores[background_languages == language, column] - mean) / scale
+                                       for language, (mean, scale) in spread.items()])
+        bar = float(np.quantile(standardised, quantile))
+        bars[column] = {language: float(mean + scale * bar) for language, (mean, scale) in spread.items()}
+    return bars
 
 
-def threshold_for(pooled: Optional[float], own_language: Optional[Sequence],
+def _mean_and_spread(scores: np.ndarray) -> Tuple[float, float]:
+    return float(scores.mean()), max(float(scores.std(ddof=1)), 1e-6)
+
+
+def threshold_for(pooled: Optional[float], bars: Optional[Dict[str, float]],
                   message_language: Optional[str]) -> Optional[float]:
-    """The pooled threshold, raised to the own-language one for a message in the label's language."""
-    if pooled is None or not own_language or message_language != own_language[0]:
+    """The bar of the message's language where the background has one, else the pooled threshold."""
+    if pooled is None or not bars or message_language not in bars:
         return pooled
-    return max(pooled, own_language[1])
+    return bars[message_language]
 
 
 class HubnessCorrectedNull:

@@ -4,8 +4,8 @@ import pytest
 from rasa.shared.exceptions import InvalidConfigException
 
 from bot.language import language_of
-from components.background_null import (MIN_OWN_LANGUAGE_SENTENCES, HubnessCorrectedNull, label_quantile,
-                                        null_thresholds, own_language_thresholds, read_background, threshold_for)
+from components.background_null import (MIN_LANGUAGE_SENTENCES, HubnessCorrectedNull, label_quantile,
+                                        language_bars, null_thresholds, read_background, threshold_for)
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -74,26 +74,30 @@ def test_background_file_problems_say_what_to_do(tmp_path):
         read_background(str(short))
 
 
-def test_a_labels_own_language_gets_the_quantile_of_its_own_sentences():
+def test_each_language_gets_the_same_standardised_quantile_on_its_own_scale():
     rng = np.random.default_rng(7)
-    english, turkish = rng.normal(1.0, 1.0, size=(1000, 2)), rng.normal(0.0, 1.0, size=(1000, 2))
-    scores = np.vstack([english, turkish])
-    languages = ["en"] * 1000 + ["tr"] * 1000
-    found = own_language_thresholds(scores, languages, ["en", "km"], false_capture_rate=0.02)
-    assert list(found) == [0]  # no Khmer sentence in the background: the pooled threshold alone
-    language, threshold = found[0]
-    assert language == "en" and (english[:, 0] > threshold).mean() == pytest.approx(0.01, abs=0.003)
-    assert threshold > null_thresholds(scores, 0.02)[0]  # English text sits closer to an English label
-    few = MIN_OWN_LANGUAGE_SENTENCES - 1
-    assert own_language_thresholds(scores[:few], languages[:few], ["en", "en"], 0.02) == {}
+    english, turkish = rng.normal(1.0, 1.0, size=(2000, 2)), rng.normal(-0.5, 0.4, size=(2000, 2))
+    khmer = rng.normal(0.0, 1.0, size=(MIN_LANGUAGE_SENTENCES - 1, 2))
+    scores = np.vstack([english, turkish, khmer])
+    languages = ["en"] * 2000 + ["tr"] * 2000 + ["km"] * len(khmer)
+    bars = language_bars(scores, languages, false_capture_rate=0.04)  # 2% for each of the two labels
+    assert set(bars) == {0, 1} and set(bars[0]) == {"en", "tr"}  # too few Khmer sentences: the pooled bar
+    for column in (0, 1):
+        assert (english[:, column] > bars[column]["en"]).mean() == pytest.approx(0.02, abs=0.006)
+        assert (turkish[:, column] > bars[column]["tr"]).mean() == pytest.approx(0.02, abs=0.006)
+        pooled = null_thresholds(scores, 0.04)[column]
+        assert bars[column]["tr"] < pooled < bars[column]["en"]  # Turkish text scores lower than English here
+    assert language_bars(scores[-5:], languages[-5:], 0.04) == {}
 
 
-def test_the_own_language_bar_only_ever_raises_the_pooled_one():
-    assert threshold_for(0.1, ("en", 0.3), "en") == 0.3
-    assert threshold_for(0.1, ("en", 0.3), "tr") == 0.1
-    assert threshold_for(0.1, ("en", 0.05), "en") == 0.1
+def test_a_message_meets_the_bar_of_its_language_or_the_pooled_one():
+    bars = {"en": 0.3, "tr": -0.2}
+    assert threshold_for(0.1, bars, "en") == 0.3
+    assert threshold_for(0.1, bars, "tr") == -0.2
+    assert threshold_for(0.1, bars, "it") == 0.1  # no Italian in the background
+    assert threshold_for(0.1, bars, None) == 0.1  # too short to tell its language
     assert threshold_for(0.1, None, "en") == 0.1
-    assert threshold_for(None, ("en", 0.3), "en") is None  # no background: no null at all
+    assert threshold_for(None, bars, "en") is None  # no background: no null at all
 
 
 def test_language_of_a_sentence():

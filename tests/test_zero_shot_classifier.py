@@ -213,17 +213,20 @@ def test_persist_and_load_give_the_same_decisions(embedding_pipeline):
     assert [b["name"] for b in before] == [a["name"] for a in after]
     np.testing.assert_allclose([b["confidence"] for b in before], [a["confidence"] for a in after], rtol=1e-5)
     assert loaded.embedding.temperature == pytest.approx(zero_shot.embedding.temperature)
-    assert loaded.own_language == zero_shot.own_language
+    assert loaded.bars == zero_shot.bars
 
 
-def test_an_english_label_has_a_higher_bar_for_english_messages(embedding_pipeline):
-    """Half of the background file is English: enough for the English description's own null."""
+def test_messages_are_held_to_the_bar_of_their_language(embedding_pipeline):
+    """The background file has enough English and Turkish sentences for bars of their own, and no Italian."""
     zero_shot = embedding_pipeline[3]
-    language, threshold = zero_shot.own_language["cancel_subscription"]
-    assert language == "en" and threshold > zero_shot.thresholds["cancel_subscription"]
-    between = (zero_shot.thresholds["cancel_subscription"] + threshold) / 2
+    pooled, bars = zero_shot.thresholds["cancel_subscription"], zero_shot.bars["cancel_subscription"]
+    assert {"en", "tr"} <= set(bars) and "it" not in bars
+    assert bars["en"] > pooled  # English text sits closer to an English description than text in other languages
+    between = (pooled + bars["en"]) / 2
     assert not zero_shot._above_null("cancel_subscription", between, "I would like to stop paying for this.")
-    assert zero_shot._above_null("cancel_subscription", between, "Aboneliğimi iptal etmek istiyorum.")
+    assert zero_shot._above_null("cancel_subscription", between, "Vorrei smettere di pagare per questo servizio.")
+    assert not zero_shot._above_null("cancel_subscription", bars["tr"] - 0.01, "Aboneliğimi iptal etmek istiyorum.")
+    assert zero_shot._above_null("cancel_subscription", bars["tr"] + 0.01, "Aboneliğimi iptal etmek istiyorum.")
 
 
 def test_softmax_is_a_distribution():
