@@ -137,7 +137,7 @@ def main(argv=None) -> int:
                         help="folder of Tatoeba pairs for false capture on everyday sentences ('' to skip)")
     parser.add_argument("--tests", default="*.test.conll", help="which files of --xsid to test on (a glob)")
     parser.add_argument("--latency-messages", type=int, default=1000, help="test messages for the added latency")
-    for option in ("head-threshold", "min-confidence", "false-capture-rate", "neighbours"):
+    for option in ("head-threshold", "min-confidence", "false-capture-rate", "language-false-capture-rate", "neighbours"):
         parser.add_argument(f"--{option}", type=float, help="override the classifier's default")
     args = parser.parse_args(argv)
     quiet_rasa_logs()
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     tests = {p.name: load_examples(p) for p in sorted(args.xsid.glob(args.tests))}
     safe = rasa_safe_names(UNSEEN)  # the names Rasa sees; evaluate maps them back
     options = {"labels": {safe[k]: v for k, v in UNSEEN.items()}}
-    for key in ("head_threshold", "min_confidence", "false_capture_rate", "neighbours"):
+    for key in ("head_threshold", "min_confidence", "false_capture_rate", "language_false_capture_rate", "neighbours"):
         if getattr(args, key) is not None:
             options[key] = int(args.neighbours) if key == "neighbours" else getattr(args, key)
     declared = zero_shot_settings(args.config)
