@@ -26,7 +26,7 @@ from rasa.shared.exceptions import InvalidConfigException
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A language needs this many background sentences for its own mean and spread; fewer: the pooled bar applies.
-# Not tuned: the default background has 60-120 sentences in each of its languages besides English.
+# Not tuned: the default background has 60-122 sentences in each of its languages besides English.
 MIN_LANGUAGE_SENTENCES = 50
 
 
