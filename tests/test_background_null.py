@@ -44,6 +44,17 @@ def test_background_scores_leave_each_sentence_out_of_its_own_neighbours(backgro
     assert np.allclose(null.hubness(background), 1.0)  # with itself in, every sentence's nearest is itself
 
 
+def test_hubness_is_the_same_however_many_rows_are_compared_at_once(background, monkeypatch):
+    null = HubnessCorrectedNull(background, neighbours=5)
+    similarity = background @ background.T
+    by_hand = np.sort(similarity, axis=1)[:, -5:].mean(axis=1)
+    np.fill_diagonal(similarity, -np.inf)
+    left_out_by_hand = np.sort(similarity, axis=1)[:, -5:].mean(axis=1)
+    monkeypatch.setattr("components.background_null.CHUNK_ROWS", 7)  # chunks that do not divide the 400 rows
+    np.testing.assert_allclose(null.hubness(background, leave_out_self=True), left_out_by_hand, rtol=1e-5)
+    np.testing.assert_allclose(null.hubness(background), by_hand, rtol=1e-5)
+
+
 def test_thresholds_let_the_rate_of_background_through(background):
     null = HubnessCorrectedNull(background, neighbours=10)
     labels = unit(np.random.default_rng(4).normal(size=(2, 16)))

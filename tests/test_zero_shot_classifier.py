@@ -217,10 +217,11 @@ def test_persist_and_load_give_the_same_decisions(embedding_pipeline):
 
 
 def test_messages_are_held_to_the_bar_of_their_language(embedding_pipeline):
-    """The background file has enough English and Turkish sentences for bars of their own, and no Italian."""
+    """The background file has enough English and Turkish sentences for bars of their own; no Italian, and too few
+    sentences that fastText calls Dutch (Afrikaans ones)."""
     zero_shot = embedding_pipeline[3]
     pooled, bars = zero_shot.thresholds["cancel_subscription"], zero_shot.bars["cancel_subscription"]
-    assert {"en", "tr"} <= set(bars) and "it" not in bars
+    assert {"en", "tr", "de", "ar", "zh", "ta"} <= set(bars) and not {"it", "nl"} & set(bars)
     assert bars["en"] > pooled  # English text sits closer to an English description than text in other languages
     between = (pooled + bars["en"]) / 2
     assert not zero_shot._above_null("cancel_subscription", between, "I would like to stop paying for this.")
