@@ -8,7 +8,7 @@
   first-step scores of the tokens "▁0" (entailment), "▁1" (neutral), "▁2" (contradiction).
 """
 from functools import lru_cache
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import numpy as np
 from rasa.shared.exceptions import RasaException
@@ -120,8 +120,12 @@ class MT5XNLIBackend:
         return generated.scores[0][:, self.class_token_ids()].float().numpy()
 
     def probabilities(self, premise: str, hypotheses: Sequence[str]) -> np.ndarray:
+        return self.probabilities_and_log_odds(premise, hypotheses)[0]
+
+    def probabilities_and_log_odds(self, premise: str, hypotheses: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+        """Each hypothesis's probability, and its entailment log-odds (what the null compares), from one pass."""
         scores = self.first_step_scores(premise, hypotheses)
-        return scores_to_probabilities(scores, self.scoring)
+        return scores_to_probabilities(scores, self.scoring), entailment_log_odds(scores)
 
     def null_scores(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         """(premises, hypotheses) entailment log-odds of background sentences: each label's null distribution."""

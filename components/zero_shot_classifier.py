@@ -30,8 +30,8 @@ from components.background_null import (HubnessCorrectedNull, background_path, l
 from components.keras_intent_classifier import CLASSIFIER_KEY
 from components.onnx_runtime import DEFAULT_RUNTIME
 from components.zero_shot_backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend,
-                                           NLIModelUnavailable, entailment_log_odds, normalise,
-                                           scores_to_probabilities)
+                                           NLIModelUnavailable, normalise)
+from components.zero_shot_labels import intent_hypothesis, label_spec
 
 logger = logging.getLogger(__name__)
 
@@ -272,12 +272,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         if self.component_config[BACKEND_KEY] == MT5_XNLI:
             candidates = list(self.labels) + head_candidates
             hypotheses = [self.labels[c]["hypothesis"] if c in self.labels
-                          else _hypothesis(c.replace("_", " "), self.component_config[HYPOTHESIS_TEMPLATE_KEY])
-                          for c in candidates]
-            scores = self.nli.first_step_scores(message.get(TEXT) or "", hypotheses)
-            probabilities = scores_to_probabilities(scores, self.component_config[SCORING_KEY])
-            null_scores = dict(zip(self.labels, entailment_log_odds(scores).tolist()))
-            return list(zip(candidates, probabilities.tolist())), null_scores
+                          else intent_hypothesis(c, self.component_config[HYPOTHESIS_TEMPLATE_KEY]) for c in candidates]
+            probabilities, log_odds = self.nli.probabilities_and_log_odds(message.get(TEXT) or "", hypotheses)
+            return list(zip(candidates, probabilities.tolist())), dict(zip(self.labels, log_odds.tolist()))
         candidates = [n for n in self.names if n in self.labels or n in head_candidates]
         vector = self._description_space(message.get_dense_features(TEXT)[1].features.reshape(-1))
         rows = [self.names.index(c) for c in candidates]
@@ -328,18 +325,4 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                                     arrays["label_hubness"], arrays["null_thresholds"]) if "background" in arrays else None
         return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding, null,
                    saved["thresholds"], saved.get("bars"))  # none in older models: the pooled bar
-
-
-def label_spec(spec, template: str) -> dict:
-    """Normalises a label's declaration: a plain description string, or a dict."""
-    spec = {"description": spec} if isinstance(spec, str) else dict(spec or {})
-    if not spec.get("description"):
-        raise InvalidConfigException(f"Every zero-shot label needs a `description`; got {spec!r}.")
-    spec["hypothesis"] = _hypothesis(spec["description"], spec.get("hypothesis_template") or template)
-    spec["examples"] = list(spec.get("examples") or [])
-    return spec
-
-
-def _hypothesis(description: str, template: str) -> str:
-    return template.format(description)
 

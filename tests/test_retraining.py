@@ -4,7 +4,8 @@ import shutil
 import yaml
 from rasa.core.agent import Agent
 
-from components.zero_shot_classifier import ZeroShotIntentClassifier, label_spec
+from components.zero_shot_classifier import ZeroShotIntentClassifier
+from components.zero_shot_labels import label_spec
 from tests.conftest import parse, train_bot
 from training.benchmark import NEW_EXAMPLES, NEW_INTENT, add_intent
 
