@@ -325,4 +325,3 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                                     arrays["label_hubness"], arrays["null_thresholds"]) if "background" in arrays else None
         return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding, null,
                    saved["thresholds"], saved.get("bars"))  # none in older models: the pooled bar
-
