@@ -25,10 +25,12 @@ import numpy as np
 from rasa.shared.exceptions import InvalidConfigException
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The zero-shot step's default background (training/build_background.py writes it), from the project root.
+DEFAULT_BACKGROUND = "data/unlabelled/background.txt"
 # A language needs this many background sentences for its own mean and spread; fewer: the pooled bar applies.
 # Bars fitted on 100 random Tatoeba lines a language let 1-3% of its other lines through (README); the default
-# background has 152-626 in each of its languages (Tamil fewest), and 150 leaves out small groups fastText
-# mislabels (107 Afrikaans sentences it calls Dutch).
+# background has 152-626 in each of its languages besides English (Tamil fewest), and 150 leaves out small groups
+# fastText mislabels (107 Afrikaans sentences it calls Dutch).
 MIN_LANGUAGE_SENTENCES = 150
 # Background rows compared at once when scoring many texts: bounds the similarity matrix to ~40 MB.
 CHUNK_ROWS = 1024
@@ -128,7 +130,7 @@ def background_path(name: str) -> Path:
     raise InvalidConfigException(
         f"The zero-shot background file '{name}' does not exist. Give the zero-shot classifier's "
         "`background_texts` a text file of unlabelled sentences in many languages, one per line "
-        "(data/unlabelled/background.txt is one), or null to let labels take ordinary text.")
+        f"({DEFAULT_BACKGROUND} is one), or null to let labels take ordinary text.")
 
 
 def read_background(name: str) -> List[str]:

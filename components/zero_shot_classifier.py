@@ -25,8 +25,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.language import language_of
 from components import sentence_encoder
-from components.background_null import (HubnessCorrectedNull, background_path, language_bars, null_thresholds,
-                                        read_background, threshold_for)
+from components.background_null import (DEFAULT_BACKGROUND, HubnessCorrectedNull, background_path, language_bars,
+                                        null_thresholds, read_background, threshold_for)
 from components.keras_intent_classifier import CLASSIFIER_KEY
 from components.onnx_runtime import DEFAULT_RUNTIME
 from components.zero_shot_backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend,
@@ -93,7 +93,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             MIN_EXAMPLES_KEY: 5,
             # Unlabelled sentences in many languages, about none of the labels (never test data): how close
             # ordinary text comes to each label. null turns the check off (labels then take ordinary text).
-            BACKGROUND_KEY: "data/unlabelled/background.txt",
+            BACKGROUND_KEY: DEFAULT_BACKGROUND,
             # The share of ordinary text all labels together may take: each label must beat the
             # (1 - rate / number of labels) quantile of its scores on the background sentences.
             FALSE_CAPTURE_RATE_KEY: 0.005,

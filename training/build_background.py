@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "data" / "unlabelled" / "background.txt"
+from components.background_null import DEFAULT_BACKGROUND, PROJECT_ROOT as ROOT
+
+DEFAULT_OUT = ROOT / DEFAULT_BACKGROUND
 EVERYDAY_TEST = ROOT / "training" / "everyday" / "test.csv"
 
 
