@@ -14,6 +14,10 @@ Tatoeba sentence (everyday sentences about none of the labels; those of the clas
 are left out, since they calibrate it). It is measured with the three labels, and again with config.yml's
 own zero-shot step as declared (`config_labels`). Writes DIR/report.json and DIR/false_capture.png, and
 prints tables.
+
+The options that override the classifier's defaults (`--background`, the rates, ...) apply to both label sets.
+`--background FILE` calibrates on other text, e.g. the first halves of the pairs to measure false capture on the
+shipped background's sentences (development data) instead of the test halves.
 """
 import argparse
 import json
@@ -72,9 +76,13 @@ def false_capture(predictions: pd.DataFrame, labels) -> dict:
     return rates
 
 
-def write_configs(base_config: Path, folder: Path, zero_shot: dict) -> tuple:
-    """The project's pipeline without any zero-shot step, and the same with `zero_shot`'s options."""
+def write_configs(base_config: Path, folder: Path, zero_shot: dict, overrides: dict) -> tuple:
+    """The project's pipeline without any zero-shot step, the same with `zero_shot`'s options, and as declared
+    with its zero-shot step's options replaced by `overrides`."""
     config = yaml.safe_load(base_config.read_text(encoding="utf-8"))
+    declared = {**config, "pipeline": [{**c, **overrides} if c["name"] == ZERO_SHOT else c for c in config["pipeline"]]}
+    as_declared = folder / "declared.yml"
+    as_declared.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), encoding="utf-8")
     pipeline = [c for c in config["pipeline"] if c["name"] != ZERO_SHOT]
     config["pipeline"] = pipeline
     without = folder / "without_zero_shot.yml"
@@ -83,7 +91,7 @@ def write_configs(base_config: Path, folder: Path, zero_shot: dict) -> tuple:
     config["pipeline"] = pipeline[: head_position + 1] + [{"name": ZERO_SHOT, **zero_shot}] + pipeline[head_position + 1:]
     with_zero_shot = folder / "with_zero_shot.yml"
     with_zero_shot.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return without, with_zero_shot
+    return without, with_zero_shot, as_declared
 
 
 def accuracy(frame: pd.DataFrame) -> float:
@@ -139,26 +147,29 @@ def main(argv=None) -> int:
     parser.add_argument("--latency-messages", type=int, default=1000, help="test messages for the added latency")
     for option in ("head-threshold", "min-confidence", "false-capture-rate", "language-false-capture-rate", "neighbours"):
         parser.add_argument(f"--{option}", type=float, help="override the classifier's default")
+    parser.add_argument("--background", dest=BACKGROUND_KEY,
+                        help="override the classifier's background_texts; Tatoeba false capture is then measured "
+                             "on the sentences outside that file")
     args = parser.parse_args(argv)
     quiet_rasa_logs()
     train = load_examples(args.xsid / "en.valid.conll")
     train = train[~train["intent"].isin(UNSEEN)].reset_index(drop=True)
     tests = {p.name: load_examples(p) for p in sorted(args.xsid.glob(args.tests))}
     safe = rasa_safe_names(UNSEEN)  # the names Rasa sees; evaluate maps them back
-    options = {"labels": {safe[k]: v for k, v in UNSEEN.items()}}
-    for key in ("head_threshold", "min_confidence", "false_capture_rate", "language_false_capture_rate", "neighbours"):
-        if getattr(args, key) is not None:
-            options[key] = int(args.neighbours) if key == "neighbours" else getattr(args, key)
+    overrides = {key: int(value) if key == "neighbours" else value for key in
+                 ("head_threshold", "min_confidence", "false_capture_rate", "language_false_capture_rate", "neighbours",
+                  BACKGROUND_KEY) if (value := getattr(args, key)) is not None}
+    options = {"labels": {safe[k]: v for k, v in UNSEEN.items()}, **overrides}
     declared = zero_shot_settings(args.config)
-    background = ZeroShotIntentClassifier.get_default_config()[BACKGROUND_KEY]
+    background = overrides.get(BACKGROUND_KEY, ZeroShotIntentClassifier.get_default_config()[BACKGROUND_KEY])
     everyday = tatoeba_sentences(Path(args.tatoeba), set(read_background(background))) if args.tatoeba else {}
     with tempfile.TemporaryDirectory() as tmp:
-        without, with_zero_shot = write_configs(args.config, Path(tmp), options)
+        without, with_zero_shot, as_declared = write_configs(args.config, Path(tmp), options, overrides)
         report_without, predictions_without = evaluate_config(without, train, tests, Path(tmp, "without"))
         report_with, predictions_with = evaluate_config(with_zero_shot, train, {**tests, **everyday},
                                                         Path(tmp, "with"), extra_intents=safe)
         if declared.get(LABELS_KEY):
-            _, predictions_declared = evaluate_config(args.config, train, {**tests, **everyday},
+            _, predictions_declared = evaluate_config(as_declared, train, {**tests, **everyday},
                                                       Path(tmp, "declared"))
         sample = pd.concat(tests.values())["text"].head(args.latency_messages).tolist()
         added = added_latency_ms(newest_model(Path(tmp, "without")), newest_model(Path(tmp, "with")), sample)
