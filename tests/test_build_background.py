@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from training import build_background
-from training.build_background import DEFAULT_OUT, second_halves
+from training.build_background import DEFAULT_OUT, halves
 
 
 def write_pairs(folder, language, foreign, english):
@@ -14,7 +14,8 @@ def write_pairs(folder, language, foreign, english):
 def test_second_halves_of_both_sides_without_blanks_or_repeats(tmp_path):
     write_pairs(tmp_path, "tur", ["Bir.", "İki.", "Üç.", "Merhaba!"], ["One.", "Two.", "Three.", "Hello!"])
     write_pairs(tmp_path, "deu", ["Eins.", "Zwei.", "", "Hallo!"], ["One.", "Two.", "Three.", "Hello!"])
-    assert second_halves(tmp_path) == ["Hallo!", "Three.", "Hello!", "Üç.", "Merhaba!"]  # files in name order
+    assert halves(tmp_path) == ["Hallo!", "Three.", "Hello!", "Üç.", "Merhaba!"]  # files in name order
+    assert halves(tmp_path, "first") == ["Eins.", "Zwei.", "One.", "Two.", "Bir.", "İki."]
 
 
 def test_everyday_benchmark_sentences_stay_out(tmp_path, monkeypatch):
@@ -29,7 +30,7 @@ def test_everyday_benchmark_sentences_stay_out(tmp_path, monkeypatch):
 
 def test_a_folder_without_pairs_says_what_to_give(tmp_path):
     with pytest.raises(SystemExit, match="give --tatoeba the folder of the pairs"):
-        second_halves(tmp_path)
+        halves(tmp_path)
 
 
 def test_the_shipped_background_holds_the_language_layer_sample():

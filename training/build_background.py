@@ -1,6 +1,7 @@
 """Build the zero-shot step's background text from Tatoeba: ordinary sentences about none of the labels.
 
     python -m training.build_background [--tatoeba ../shared/data/tatoeba] [--out data/unlabelled/background.txt]
+                                        [--half second|first]
 
 Every pair file (`tatoeba.XXX-eng.XXX` / `tatoeba.XXX-eng.eng`, line-aligned) gives its second half, both
 sides; the first half stays out, so that what a label takes of ordinary text can be measured on sentences
@@ -8,7 +9,8 @@ that did not calibrate it (`training.zeroshot_benchmark`). Sentences of the ever
 (training/everyday/test.csv) are left out too. Why half and not the 100 lines per language that
 multilingual_sample.txt holds: a language's bar is a tail quantile of its sentences' scores, and bars fitted
 on 100 random lines let 1-3% of that language's other sentences through to a label (README, "A label must
-beat ordinary text").
+beat ordinary text"). `--half first` builds the other half, to calibrate a check of the rates that measures on
+the shipped background's sentences instead of the test halves.
 """
 import argparse
 import sys
@@ -22,15 +24,16 @@ DEFAULT_OUT = ROOT / DEFAULT_BACKGROUND
 EVERYDAY_TEST = ROOT / "training" / "everyday" / "test.csv"
 
 
-def second_halves(tatoeba: Path) -> list:
-    """The second half of every pair file's lines, both sides, in file order, without blanks or repeats."""
+def halves(tatoeba: Path, half: str = "second") -> list:
+    """The second (or first) half of every pair file's lines, both sides, in file order, without blanks or repeats."""
     files = sorted(tatoeba.glob("tatoeba.*-eng.*"))
     if not files:
         raise SystemExit(f"error: no tatoeba.XXX-eng.* files in {tatoeba}; give --tatoeba the folder of the pairs.")
     sentences = []
     for path in files:
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-        sentences += [line for line in lines[len(lines) // 2:] if line]
+        middle = len(lines) // 2
+        sentences += [line for line in (lines[middle:] if half == "second" else lines[:middle]) if line]
     return list(dict.fromkeys(sentences))
 
 
@@ -38,9 +41,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tatoeba", type=Path, default=ROOT.parent / "shared" / "data" / "tatoeba")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--half", choices=("second", "first"), default="second",
+                        help="which half of each pair file (the shipped background is the second)")
     args = parser.parse_args(argv)
     everyday = set(pd.read_csv(EVERYDAY_TEST)["text"])
-    sentences = [s for s in second_halves(args.tatoeba) if s not in everyday]
+    sentences = [s for s in halves(args.tatoeba, args.half) if s not in everyday]
     args.out.write_text("\n".join(sentences) + "\n", encoding="utf-8")
     print(f"{len(sentences)} sentences -> {args.out}")
     return 0
