@@ -121,6 +121,19 @@ class HubnessCorrectedNull:
     def _csls(self, vectors: np.ndarray, label_vectors: np.ndarray, hubness: np.ndarray) -> np.ndarray:
         return 2 * vectors @ label_vectors.T - hubness[:, None] - self.label_hubness[None, :]
 
+    def arrays(self) -> Dict[str, np.ndarray]:
+        """What a model stores (`from_arrays` reads it back); the background in float16, half the size."""
+        return {"background": self.background.astype(np.float16), "label_hubness": self.label_hubness,
+                "null_thresholds": self.thresholds}
+
+    @classmethod
+    def from_arrays(cls, arrays: Dict[str, np.ndarray], neighbours: int) -> Optional["HubnessCorrectedNull"]:
+        """The null `arrays` wrote, or None for a model trained without a background."""
+        if "background" not in arrays:
+            return None
+        return cls(arrays["background"].astype(np.float32), neighbours, arrays["label_hubness"],
+                   arrays["null_thresholds"])
+
 
 def background_path(name: str) -> Path:
     """A relative path is looked up from the working directory, then from the project root."""

@@ -183,9 +183,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         sentences = read_background(config[BACKGROUND_KEY])
         background = self._description_space(cache.encode(sentences, batch_size=64))
         self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
-        null_scores = self.null.fit(self.vectors[: len(self.labels)], config[FALSE_CAPTURE_RATE_KEY])
-        self.thresholds = dict(zip(self.labels, self.null.thresholds.tolist()))
-        self._fit_language_bars(null_scores, sentences)
+        self._fit_bars(self.null.fit(self.vectors[: len(self.labels)], config[FALSE_CAPTURE_RATE_KEY]), sentences)
         logger.info(f"Zero-shot thresholds over {len(background)} background sentences: {self.thresholds}.")
 
     def _fit_nli_null(self) -> None:
@@ -193,13 +191,14 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         sentences = read_background(config[BACKGROUND_KEY])
         every = max(1, len(sentences) // config[NLI_BACKGROUND_SIZE_KEY])
         sample = sentences[::every][: config[NLI_BACKGROUND_SIZE_KEY]]  # spread over the file's languages
-        scores = self.nli.null_scores(sample, [spec["hypothesis"] for spec in self.labels.values()])
-        self.thresholds = dict(zip(self.labels, null_thresholds(scores, config[FALSE_CAPTURE_RATE_KEY]).tolist()))
-        self._fit_language_bars(scores, sample)  # 200 sentences spread over languages: few have enough
+        self._fit_bars(self.nli.null_scores(sample, [spec["hypothesis"] for spec in self.labels.values()]), sample)
 
-    def _fit_language_bars(self, null_scores: np.ndarray, sentences: List[str]) -> None:
-        found = language_bars(null_scores, [language_of(s) for s in sentences],
-                              self.component_config[LANGUAGE_FALSE_CAPTURE_RATE_KEY])
+    def _fit_bars(self, null_scores: np.ndarray, sentences: List[str]) -> None:
+        """Each label's pooled threshold, and the bars of the languages with enough sentences (with mt5-xnli's 200
+        sentences spread over the file, few have)."""
+        config = self.component_config
+        self.thresholds = dict(zip(self.labels, null_thresholds(null_scores, config[FALSE_CAPTURE_RATE_KEY]).tolist()))
+        found = language_bars(null_scores, [language_of(s) for s in sentences], config[LANGUAGE_FALSE_CAPTURE_RATE_KEY])
         self.bars = {name: found[i] for i, name in enumerate(self.labels) if i in found}
 
     def _describe(self, spec: dict) -> np.ndarray:
@@ -300,12 +299,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                 {"names": self.names, "temperature": self.embedding.temperature, "thresholds": self.thresholds,
                  "bars": self.bars, "neighbours": self.null.neighbours if self.null else None}),
                 encoding="utf-8")
-            if self.vectors is None:  # mt5-xnli: thresholds only
-                return
-            null = {"background": self.null.background.astype(np.float16), "label_hubness": self.null.label_hubness,
-                    "null_thresholds": self.null.thresholds} if self.null else {}
-            np.savez(directory / VECTORS_FILE, vectors=self.vectors, offsets=self.embedding.offsets,
-                     scales=self.embedding.scales, **null)
+            if self.vectors is not None:  # mt5-xnli: thresholds only
+                np.savez(directory / VECTORS_FILE, vectors=self.vectors, offsets=self.embedding.offsets,
+                         scales=self.embedding.scales, **(self.null.arrays() if self.null else {}))
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -321,7 +317,6 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             return cls(config, model_storage, resource, thresholds=saved["thresholds"],
                        bars=saved.get("bars"))
         embedding = EmbeddingBackend(saved["temperature"], arrays["offsets"], arrays["scales"])
-        null = HubnessCorrectedNull(arrays["background"].astype(np.float32), saved["neighbours"],
-                                    arrays["label_hubness"], arrays["null_thresholds"]) if "background" in arrays else None
-        return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding, null,
+        return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding,
+                   HubnessCorrectedNull.from_arrays(arrays, saved["neighbours"]),
                    saved["thresholds"], saved.get("bars"))  # none in older models: the pooled bar

@@ -55,6 +55,17 @@ def test_hubness_is_the_same_however_many_rows_are_compared_at_once(background, 
     np.testing.assert_allclose(null.hubness(background), by_hand, rtol=1e-5)
 
 
+def test_a_stored_null_scores_as_the_fitted_one(background):
+    null = HubnessCorrectedNull(background, neighbours=5)
+    labels = unit(np.random.default_rng(5).normal(size=(2, 16)))
+    null.fit(labels, false_capture_rate=0.01)
+    stored = HubnessCorrectedNull.from_arrays(null.arrays(), neighbours=5)
+    messages = unit(np.random.default_rng(6).normal(size=(20, 16)))
+    np.testing.assert_allclose(stored.scores(messages, labels), null.scores(messages, labels), atol=2e-3)  # float16
+    np.testing.assert_array_equal(stored.thresholds, null.thresholds)
+    assert HubnessCorrectedNull.from_arrays({"vectors": labels}, neighbours=5) is None  # trained without background
+
+
 def test_thresholds_let_the_rate_of_background_through(background):
     null = HubnessCorrectedNull(background, neighbours=10)
     labels = unit(np.random.default_rng(4).normal(size=(2, 16)))
