@@ -82,25 +82,17 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             HEAD_THRESHOLD_KEY: 0.75,
             # A zero-shot label must reach this probability to replace the head's intent.
             MIN_CONFIDENCE_KEY: 0.55,
-            # A zero-shot label this sure (and above its background null) wins even over a confident head: a
-            # head trained on a few intents is often sure of one of them for a message about none. 0.99-0.999
-            # tie on the dev set; 0.99 leaves room for int8 rounding. It scores every message: with mt5-xnli
-            # that is an NLI pass per message; null scores only the messages the head is unsure of.
+            # A label this sure (and above its null) beats even a confident head; null: off (mt5-xnli: a pass saved).
             OVERRIDE_CONFIDENCE_KEY: 0.99,
             # How many of the head's best intents compete with the zero-shot labels.
             HEAD_CANDIDATES_KEY: 3,
             # Head intents with fewer examples have too noisy a centroid to compete (embedding backend).
             MIN_EXAMPLES_KEY: 5,
-            # Unlabelled sentences in many languages, about none of the labels (never test data): how close
-            # ordinary text comes to each label. null turns the check off (labels then take ordinary text).
+            # Ordinary sentences in many languages (never test data) a label must beat; null turns the check off.
             BACKGROUND_KEY: DEFAULT_BACKGROUND,
-            # The share of ordinary text all labels together may take: each label must beat the
-            # (1 - rate / number of labels) quantile of its scores on the background sentences.
+            # The share of ordinary text all labels together may take (each: its 1 - rate / labels quantile).
             FALSE_CAPTURE_RATE_KEY: 0.005,
-            # The same for the bars of the background's languages (messages in them must beat their bar). Fitted on
-            # either half of the Tatoeba pairs and checked on the other, 0.001 kept every language's other half under
-            # 1% with the demo label and with three labels; 0.0015-0.0025 let 1.2-1.6% of one to three through
-            # (dev replay, README).
+            # The same for each language with a bar of its own; 0.002 let over 1% of held-out text through (README).
             LANGUAGE_FALSE_CAPTURE_RATE_KEY: 0.001,
             # Background neighbours that tell how close a text is to everything (embedding backend).
             NEIGHBOURS_KEY: 10,
