@@ -291,7 +291,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                 {"names": self.names, "temperature": self.embedding.temperature, "thresholds": self.thresholds,
                  "bars": self.bars, "neighbours": self.null.neighbours if self.null else None}),
                 encoding="utf-8")
-            if self.vectors is not None:  # mt5-xnli: thresholds only
+            if self.vectors is not None:  # none with mt5-xnli: its thresholds are all it keeps
                 np.savez(directory / VECTORS_FILE, vectors=self.vectors, offsets=self.embedding.offsets,
                          scales=self.embedding.scales, **(self.null.arrays() if self.null else {}))
 
