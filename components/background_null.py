@@ -81,17 +81,15 @@ def threshold_for(pooled: Optional[float], bars: Optional[Dict[str, float]],
 
 
 class HubnessCorrectedNull:
-    """CSLS scores against a background sample, and each label's threshold on them."""
+    """CSLS scores against a background sample (`null_thresholds` turns its null scores into thresholds)."""
 
-    def __init__(self, background: np.ndarray, neighbours: int, label_hubness: Optional[np.ndarray] = None,
-                 thresholds: Optional[np.ndarray] = None) -> None:
+    def __init__(self, background: np.ndarray, neighbours: int, label_hubness: Optional[np.ndarray] = None) -> None:
         if not 1 <= neighbours < len(background):
             raise ValueError(f"neighbours must be between 1 and {len(background) - 1} (the background has "
                              f"{len(background)} sentences); got {neighbours}.")
         self.background = np.asarray(background, np.float32)
         self.neighbours = neighbours
         self.label_hubness = label_hubness
-        self.thresholds = thresholds
 
     def hubness(self, vectors: np.ndarray, leave_out_self: bool = False) -> np.ndarray:
         """Mean cosine of each (unit) vector to its nearest background sentences."""
@@ -105,13 +103,11 @@ class HubnessCorrectedNull:
             means.append(np.partition(similarity, -self.neighbours, axis=1)[:, -self.neighbours:].mean(axis=1))
         return np.concatenate(means)
 
-    def fit(self, label_vectors: np.ndarray, false_capture_rate: float) -> np.ndarray:
+    def fit(self, label_vectors: np.ndarray) -> np.ndarray:
         """Null distribution of every label on the background itself (each sentence left out of its own
-        neighbourhood), and the thresholds it gives; returns the null scores (sentences, labels)."""
+        neighbourhood): the null scores (sentences, labels)."""
         self.label_hubness = self.hubness(label_vectors)
-        null_scores = self._csls(self.background, label_vectors, self.hubness(self.background, leave_out_self=True))
-        self.thresholds = null_thresholds(null_scores, false_capture_rate)
-        return null_scores
+        return self._csls(self.background, label_vectors, self.hubness(self.background, leave_out_self=True))
 
     def scores(self, vectors: np.ndarray, label_vectors: np.ndarray) -> np.ndarray:
         """(messages, labels) CSLS scores."""
@@ -123,16 +119,14 @@ class HubnessCorrectedNull:
 
     def arrays(self) -> Dict[str, np.ndarray]:
         """What a model stores (`from_arrays` reads it back); the background in float16, half the size."""
-        return {"background": self.background.astype(np.float16), "label_hubness": self.label_hubness,
-                "null_thresholds": self.thresholds}
+        return {"background": self.background.astype(np.float16), "label_hubness": self.label_hubness}
 
     @classmethod
     def from_arrays(cls, arrays: Dict[str, np.ndarray], neighbours: int) -> Optional["HubnessCorrectedNull"]:
         """The null `arrays` wrote, or None for a model trained without a background."""
         if "background" not in arrays:
             return None
-        return cls(arrays["background"].astype(np.float32), neighbours, arrays["label_hubness"],
-                   arrays["null_thresholds"])
+        return cls(arrays["background"].astype(np.float32), neighbours, arrays["label_hubness"])
 
 
 def background_path(name: str) -> Path:

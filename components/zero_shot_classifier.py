@@ -175,7 +175,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         sentences = read_background(config[BACKGROUND_KEY])
         background = self._description_space(cache.encode(sentences, batch_size=64))
         self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
-        self._fit_bars(self.null.fit(self.vectors[: len(self.labels)], config[FALSE_CAPTURE_RATE_KEY]), sentences)
+        self._fit_bars(self.null.fit(self.vectors[: len(self.labels)]), sentences)
         logger.info(f"Zero-shot thresholds over {len(background)} background sentences: {self.thresholds}.")
 
     def _fit_nli_null(self) -> None:
