@@ -80,18 +80,17 @@ def write_configs(base_config: Path, folder: Path, zero_shot: dict, overrides: d
     """The project's pipeline without any zero-shot step, the same with `zero_shot`'s options, and as declared
     with its zero-shot step's options replaced by `overrides`."""
     config = yaml.safe_load(base_config.read_text(encoding="utf-8"))
-    declared = {**config, "pipeline": [{**c, **overrides} if c["name"] == ZERO_SHOT else c for c in config["pipeline"]]}
-    as_declared = folder / "declared.yml"
-    as_declared.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), encoding="utf-8")
     pipeline = [c for c in config["pipeline"] if c["name"] != ZERO_SHOT]
-    config["pipeline"] = pipeline
-    without = folder / "without_zero_shot.yml"
-    without.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     head_position = next(i for i, c in enumerate(pipeline) if c["name"] == HEAD)
-    config["pipeline"] = pipeline[: head_position + 1] + [{"name": ZERO_SHOT, **zero_shot}] + pipeline[head_position + 1:]
-    with_zero_shot = folder / "with_zero_shot.yml"
-    with_zero_shot.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return without, with_zero_shot, as_declared
+    with_step = pipeline[: head_position + 1] + [{"name": ZERO_SHOT, **zero_shot}] + pipeline[head_position + 1:]
+    as_declared = [{**c, **overrides} if c["name"] == ZERO_SHOT else c for c in config["pipeline"]]
+    return tuple(_write_config(folder / name, {**config, "pipeline": steps}) for name, steps in
+                 (("without_zero_shot.yml", pipeline), ("with_zero_shot.yml", with_step), ("declared.yml", as_declared)))
+
+
+def _write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def accuracy(frame: pd.DataFrame) -> float:
