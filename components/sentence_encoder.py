@@ -19,6 +19,7 @@ from typing import Iterable, List, Optional
 import numpy as np
 from rasa.shared.exceptions import RasaException
 
+from components.message_text import MAX_COMBINING_MARKS, without_mark_runs
 from components.onnx_runtime import RUNTIMES, TORCH, use_onnx
 
 logger = logging.getLogger(__name__)
@@ -246,7 +247,8 @@ class EmbeddingCache:
 @lru_cache(maxsize=None)
 def fingerprint(model_name: str, prompt: Optional[str], runtime: str = TORCH) -> str:
     probe = encode(model_name, [_FINGERPRINT_PROBE], prompt, batch_size=1, runtime=runtime)[0]
-    digest = hashlib.sha256(f"{model_name}\0{prompt}\0{runtime}\0{MAX_TOKENS}\0{MAX_CHARACTERS}\0".encode())
+    digest = hashlib.sha256(f"{model_name}\0{prompt}\0{runtime}\0{MAX_TOKENS}\0{MAX_CHARACTERS}\0"
+                            f"{MAX_COMBINING_MARKS}\0".encode())
     digest.update(np.round(probe, 4).astype(np.float32).tobytes())
     return digest.hexdigest()[:20]
 
@@ -259,7 +261,7 @@ def encode(model_name: str, texts: List[str], prompt: Optional[str], batch_size:
     encoder = load_encoder(model_name, runtime)
     with torch.inference_mode():
         vectors = encoder.encode(
-            [text[:MAX_CHARACTERS] for text in texts],
+            [without_mark_runs(text)[:MAX_CHARACTERS] for text in texts],
             prompt=prompt,
             batch_size=batch_size,
             convert_to_numpy=True,

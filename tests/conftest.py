@@ -52,6 +52,16 @@ def trained_model(bot_project, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def server(trained_model, tmp_path_factory):
+    """`rasa run` with the trained demo bot, the project's credentials.yml and the HTTP API enabled."""
+    from operations.servers import RasaServer
+
+    running = RasaServer(trained_model, tmp_path_factory.mktemp("server-logs")).wait_until_ready()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
 def agent(trained_model):
     from rasa.core.agent import Agent
 

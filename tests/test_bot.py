@@ -1,6 +1,8 @@
 """The whole bot, trained for real on the English demo data: intents and answers in the user's language."""
 import pytest
 
+from operations.hostile import garbage_messages
+
 from tests.conftest import parse, reply
 
 # (message, expected intent, language of the expected answer): no example in the data is in tr or km.
@@ -118,3 +120,16 @@ def test_bad_input_gets_a_parse_result_and_an_answer(agent, name):
     assert 0 <= result["intent"]["confidence"] <= 1
     answers = reply(agent, text, sender=f"bad-{name}")
     assert answers and all(answers), answers
+
+
+@pytest.mark.parametrize("text, intent", garbage_messages(), ids=range(len(garbage_messages())))
+def test_garbage_gets_nlu_fallback_or_the_intent_of_the_words_under_it(agent, text, intent):
+    result = parse(agent, text)
+    assert result["intent"]["name"] == (intent or "nlu_fallback"), (text[:40], result["intent_ranking"][:3])
+
+
+def test_garbage_is_answered_in_the_conversations_language(agent):
+    sender = "garbage-in-turkish"
+    assert reply(agent, "Merhaba, nasılsın?", sender)[0].startswith(GREETING["tr"])
+    for text in ["12345", "!!!???...", "\x00\x07\x1b", "\u200b\u200c"]:
+        assert reply(agent, text, sender)[0].startswith("Üzgünüm"), text  # "please rephrase", in Turkish

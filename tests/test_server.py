@@ -10,20 +10,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.channels import MAX_MESSAGE_CHARS
-from training.hostile import hostile_requests
-from training.rasa_server import ROOT, RasaServer, RedisServer, child_pids
+from bot.channels.payload import MAX_MESSAGE_CHARS
+from operations.hostile import KINDS, hostile_requests
+from operations.servers import ROOT, RasaServer, RedisServer, child_pids
 
 KHMER = re.compile("[\u1780-\u17ff]")
 ARTIFACTS = ROOT / "reports" / "test-artifacts"
 THUMBS_UP_IN_TURKISH = ("Rica ederim", "Üzgünüm")  # read as thanks, or as unclear: either way in Turkish
-
-
-@pytest.fixture(scope="module")
-def server(trained_model, tmp_path_factory):
-    running = RasaServer(trained_model, tmp_path_factory.mktemp("server-logs")).wait_until_ready()
-    yield running
-    running.stop()
 
 
 def test_rest_conversation_in_khmer(server):
@@ -69,9 +62,13 @@ def test_bad_request_gets_a_4xx_and_the_server_keeps_serving(server, name):
 
 
 def test_hostile_requests_get_a_4xx_or_an_answer_never_a_5xx(server):
-    statuses = [post(server, body, content_type).status_code for body, content_type in hostile_requests(48)]
-    assert all(status < 500 for status in statuses), statuses
+    requests_sent = list(hostile_requests(56))
+    answers = [request.send(server.url, timeout=10) for request in requests_sent]
+    statuses = [status for status, _ in answers]
+    assert all(isinstance(status, int) and status < 500 for status in statuses), statuses
+    assert max(seconds for _, seconds in answers) < 5  # none held, not even ambiguous framing
     assert {400, 413, 415} <= set(statuses)  # each kind told what is wrong (10,000 emoji: too long)
+    assert len({request.kind for request in requests_sent}) == len(KINDS)  # every kind was sent
     assert server.say("emoji", "🙂" * MAX_MESSAGE_CHARS)[0]  # the longest message allowed is answered
     assert server.say("after-hostile", "hello there")[0].startswith("Hello!")
 
@@ -245,7 +242,7 @@ def test_a_corrupt_model_says_to_retrain(tmp_path, trained_model):
 
 
 def test_open_loop_load_reports_what_the_readme_quotes(server, tmp_path):
-    from training import loadtest
+    from operations import loadtest
 
     code = loadtest.main(["--url", f"{server.url}/webhooks/rest/webhook", "--rate", "5", "--seconds", "4",
                           "--conversations", "5", "--out", str(tmp_path)])

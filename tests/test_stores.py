@@ -12,7 +12,7 @@ from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, Ses
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.stores import RedisTrackerStore, deserialise_events, extends
-from training.rasa_server import RedisServer
+from operations.servers import RedisServer
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nslots:\n  language:\n    type: text\n    mappings: [{type: custom}]\n")
 
@@ -134,7 +134,7 @@ def test_endpoints_yml_keeps_conversations_in_our_in_memory_store():
     from rasa.utils.endpoints import read_endpoint_config
 
     from bot.stores import InMemoryTrackerStore
-    from training.rasa_server import ROOT
+    from operations.servers import ROOT
 
     store = TrackerStore.create(read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store"), DOMAIN)
     assert isinstance(getattr(store, "_tracker_store", store), InMemoryTrackerStore)

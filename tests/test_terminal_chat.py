@@ -3,7 +3,7 @@ import os
 
 import pexpect
 
-from training.rasa_server import ROOT
+from operations.servers import ROOT
 
 PROMPT = "Your input ->"
 

@@ -1,20 +1,24 @@
-"""Faults survived, measured: `python -m training.faults --out DIR`.
+"""Faults survived, measured: `python -m operations.faults --out DIR`.
 
 Conversations in several languages run against two replicas (`rasa run`, trackers and locks in one Redis that
 writes every change to disk) while a fault happens. Clients behave as a well-made chat widget behind a load
 balancer: a 503 is sent again after its `Retry-After`, a refused connection goes to the other replica.
 Cases: Redis stopped for 10 s and started again; one replica killed with SIGKILL; a server restarted; a new
 model loaded into each replica in turn (Rasa's `PUT /model`, a rolling update) with 20 conversations; 1,000
-hostile requests beside normal users. Per case, in DIR/report.json and as a table:
-`requests`, `errors` (by status, `connection` for refused ones), `lost_turns` (acknowledged with an answer
-but missing from the tracker afterwards), `recovery_s` (from the end of the fault until answers are normal
-again), `language_kept` (every conversation still has its `language` slot), and for the hostile case the
-normal users' p95 with and without the attack.
+hostile requests (operations/hostile.py: the REST webhook, Rasa's `/model/parse`, raw requests with ambiguous
+framing, garbage messages) and 100 hostile socket.io events beside normal users. Per case, in DIR/report.json
+and as a table: `requests`, `errors` (by status, `connection` for refused ones), `lost_turns` (acknowledged
+with an answer but missing from the tracker afterwards), `recovery_s` (from the end of the fault until answers
+are normal again), `language_kept` (every conversation still has its `language` slot), and for the hostile
+case the normal users' p95 with and without the attack, `hostile_statuses`, `hostile_longest_s` (the longest
+a hostile request was held) and `socketio` (how many events got an `error` event of each status, or were
+`silent`).
 """
 import argparse
 import asyncio
 import json
 import multiprocessing
+import queue
 import signal
 import sys
 import tempfile
@@ -25,9 +29,9 @@ from typing import Dict, List
 
 import requests
 
+from operations.hostile import hostile_requests, hostile_socketio_events
+from operations.servers import RasaServer, RedisServer
 from training.metrics import percentile
-from training.hostile import hostile_requests
-from training.rasa_server import RasaServer, RedisServer
 
 # (language slot, messages it cycles through): none of them changes the language of the conversation.
 SCRIPTS = [
@@ -171,36 +175,57 @@ def rolling_model_update(cluster: Cluster, new_model: Path) -> None:
         reply.raise_for_status()
 
 
-def attack(url: str, count: int) -> Dict[str, int]:
-    """Sends `count` hostile requests one after the other; how many got each status. Runs in a process of its
-    own: building 1 MB bodies in the normal users' process would hold up their client, not the server."""
+def attack(url: str, count: int) -> dict:
+    """Sends `count` hostile HTTP requests one after the other, then a tenth as many hostile socket.io events;
+    what each got and the longest wait. Runs in a process of its own: building 1 MB bodies in the normal users'
+    process would hold up their client, not the server."""
     statuses: Dict[str, int] = {}
-    for body, content_type in hostile_requests(count):
-        try:
-            status = requests.post(url, data=body, timeout=60, headers={"Content-Type": content_type}).status_code
-        except requests.RequestException:
-            status = "connection"
+    longest = 0.0
+    for request in hostile_requests(count):
+        status, seconds = request.send(url, timeout=60)
         statuses[str(status)] = statuses.get(str(status), 0) + 1
-    return statuses
+        longest = max(longest, seconds)
+    return {"hostile_statuses": statuses, "hostile_longest_s": round(longest, 2),
+            "socketio": socketio_attack(url, max(1, count // 10))}
+
+
+def socketio_attack(url: str, count: int) -> Dict[str, int]:
+    """Hostile socket.io events on one connection: how many got an `error` event of each status, and how many
+    got nothing (a silent channel) within 10 s."""
+    from operations.servers import SocketIOChat
+
+    chat = SocketIOChat(url, "hostile")
+    answered: Dict[str, int] = {}
+    try:
+        for event, data in hostile_socketio_events(count):
+            chat.send(event, data)
+            try:
+                status = str(chat.next_event("error", timeout=10)[1].get("status"))
+            except queue.Empty:
+                status = "silent"
+            answered[status] = answered.get(status, 0) + 1
+    finally:
+        chat.disconnect()
+    return answered
 
 
 def hostile_case(cluster: Cluster, count: int) -> dict:
     """Normal users' p95 without, then with, `count` hostile requests sent to the same replica."""
     target = cluster.replicas[-1]
     quiet = run_case(cluster, "quiet", lambda: time.sleep(15), 6, replicas=[target], seconds_after=0)
-    statuses: Dict[str, int] = {}
+    outcome: dict = {}
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as attacker:
         def hostile_client() -> None:
-            statuses.update(attacker.submit(attack, f"{target.url}/webhooks/rest/webhook", count).result())
+            outcome.update(attacker.submit(attack, target.url, count).result())
 
         attacked = run_case(cluster, "attacked", hostile_client, 6, replicas=[target], seconds_after=0)
-    return {**attacked, "hostile_requests": count, "hostile_statuses": statuses,
+    return {**attacked, "hostile_requests": count, **outcome,
             "server_alive": target.process.poll() is None, "p95_ms_without_attack": quiet["p95_ms"]}
 
 
 def train_with_new_intent(folder: Path) -> Path:
     """The demo bot plus one English intent, trained into `folder`."""
-    from training.benchmark import add_intent, copy_project, newest_model, rasa_train, training_env
+    from operations.benchmark import add_intent, copy_project, newest_model, rasa_train, training_env
 
     project = copy_project(folder / "new-bot")
     add_intent(project)
@@ -214,7 +239,7 @@ def main(argv=None) -> int:
     parser.add_argument("--conversations", type=int, default=6, help="conversations during each fault")
     parser.add_argument("--hostile", type=int, default=1000, help="hostile requests in the last case")
     args = parser.parse_args(argv)
-    from training.loadtest import newest_model
+    from operations.loadtest import newest_model
 
     report = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,6 +263,9 @@ def main(argv=None) -> int:
     for case, row in report.items():
         print(f"| {case} | {row['requests']} | {row['errors'] or 0} | {row['lost_turns']} | {row['recovery_s']} s | "
               f"{'yes' if row['language_kept'] else 'no'} |")
+    hostile = report["hostile"]
+    print(f"\nhostile requests by status {hostile['hostile_statuses']}, the longest held "
+          f"{hostile['hostile_longest_s']} s; socket.io events answered {hostile['socketio']}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Speed and memory of the bot, as a user meets them, beside Rasa's default pipeline: `python -m training.benchmark --out DIR`.
+"""Speed and memory of the bot, as a user meets them, beside Rasa's default pipeline: `python -m operations.benchmark --out DIR`.
 
 Measures, on the demo bot (a copy of config.yml, domain.yml and data/):
 - `train_seconds`: `rasa train` from nothing (empty embedding and Rasa caches);
@@ -25,7 +25,7 @@ import yaml
 
 from training.evaluate import quiet_rasa_logs
 from training.metrics import percentile
-from training.rasa_server import RasaServer
+from operations.servers import RasaServer
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).with_name("rasa"))

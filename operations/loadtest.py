@@ -1,4 +1,4 @@
-"""Load on the REST channel, closed or open loop, beside Rasa's default pipeline: `python -m training.loadtest --out DIR`.
+"""Load on the REST channel, closed or open loop, beside Rasa's default pipeline: `python -m operations.loadtest --out DIR`.
 
 Closed loop (default): `--conversations N` at once, each sending `--messages` messages one after the other,
 as soon as the previous one is answered (`--think-seconds` pause between them).
@@ -26,7 +26,7 @@ from typing import Optional
 from urllib.parse import urlparse
 
 from training.metrics import percentile
-from training.rasa_server import ROOT, RasaServer, RedisServer
+from operations.servers import ROOT, RasaServer, RedisServer
 
 MESSAGES = ["hello there", "Merhaba, nasılsın?", "ហាងបើកម៉ោងប៉ុន្មាន?", "Wo ist meine Bestellung?",
             "Şifremi unuttum", "我忘记了密码", "أين طلبي؟", "តើអ្នកជាមនុស្សឬ?", "what are your opening hours?",
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
 
 def train_baseline(baseline_config: Path, folder: Path, project: Optional[Path] = None) -> Path:
     """The demo bot trained with `baseline_config`'s NLU pipeline and the project's own policies."""
-    from training.benchmark import baseline_project, newest_model as newest_in, rasa_train, training_env
+    from operations.benchmark import baseline_project, newest_model as newest_in, rasa_train, training_env
 
     bot = baseline_project(baseline_config, folder / "baseline-bot", project or ROOT)
     rasa_train(bot, training_env(folder))

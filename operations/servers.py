@@ -1,6 +1,7 @@
 """`rasa run` and `redis-server` on free loopback ports, for the tools and the tests; stopped by their PIDs."""
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -70,6 +71,10 @@ class RasaServer:
         assert reply.status_code == 200, reply.text
         return [answer.get("text", "") for answer in reply.json()]
 
+    def socketio(self, session_id: str) -> "SocketIOChat":
+        """A socket.io client connected to the server's socket.io channel, in session `session_id`."""
+        return SocketIOChat(self.url, session_id)
+
     def tracker(self, sender: str) -> dict:
         return requests.get(f"{self.url}/conversations/{sender}/tracker", timeout=30).json()
 
@@ -97,6 +102,42 @@ class RasaServer:
     def largest_process_rss_mb(self) -> float:
         """The resident memory of its largest process: one Sanic worker's, or the server's when it has none."""
         return max(process_rss_mb(pid) for pid in [self.process.pid] + child_pids(self.process.pid))
+
+
+class SocketIOChat:
+    """A socket.io chat widget, as python-socketio's client: asks for a session, then sends `user_uttered` and
+    collects every `bot_uttered` and `error` event. Close it with `disconnect`."""
+
+    def __init__(self, url: str, session_id: str, transports=("websocket",)) -> None:
+        import socketio
+
+        self.session_id = session_id
+        self.events: "queue.Queue[tuple]" = queue.Queue()
+        self.client = socketio.Client(reconnection=False)
+        for event in ("bot_uttered", "error", "session_confirm"):
+            self.client.on(event, lambda data, event=event: self.events.put((event, data)))
+        self.client.connect(url, transports=list(transports), wait_timeout=30)
+        self.client.emit("session_request", {"session_id": session_id})
+        assert self.next_event() == ("session_confirm", session_id)
+
+    def send(self, event: str, data) -> None:
+        self.client.emit(event, data)
+
+    def say(self, message: str, answers: int = 1, timeout: float = 60) -> List[str]:
+        """The texts of the next `answers` bot messages after sending `message`."""
+        self.send("user_uttered", {"session_id": self.session_id, "message": message})
+        return [self.next_event("bot_uttered", timeout)[1]["text"] for _ in range(answers)]
+
+    def next_event(self, name: Optional[str] = None, timeout: float = 60) -> tuple:
+        """The next event received (of that name, when given, skipping others)."""
+        deadline = time.time() + timeout
+        while True:
+            event = self.events.get(timeout=max(0.0, deadline - time.time()))
+            if name is None or event[0] == name:
+                return event
+
+    def disconnect(self) -> None:
+        self.client.disconnect()
 
 
 def child_pids(pid: int) -> List[int]:
