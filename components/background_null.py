@@ -24,7 +24,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from rasa.shared.exceptions import InvalidConfigException
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from components import PROJECT_ROOT
+
 # The zero-shot step's default background (training/build_background.py writes it), from the project root.
 DEFAULT_BACKGROUND = "data/unlabelled/background.txt"
 # A language needs this many background sentences for its own mean and spread; fewer: the pooled bar applies.

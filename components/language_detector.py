@@ -15,7 +15,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.language import detect_language
+from components.language import detect_language
 
 logger = logging.getLogger(__name__)
 

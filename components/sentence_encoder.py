@@ -19,6 +19,7 @@ from typing import Iterable, List, Optional
 import numpy as np
 from rasa.shared.exceptions import RasaException
 
+from components import PROJECT_ROOT
 from components.message_text import MAX_COMBINING_MARKS, without_mark_runs
 from components.onnx_runtime import RUNTIMES, TORCH, use_onnx
 
@@ -183,7 +184,7 @@ def _release_freed_memory() -> None:
 
 def _resolve_local(model_name: str) -> Optional[Path]:
     """A relative folder is looked up from the working directory, then from the project root."""
-    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+    for base in (Path.cwd(), PROJECT_ROOT):
         candidate = base / model_name
         if (candidate / "modules.json").exists():
             return candidate

@@ -23,7 +23,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.language import language_of
+from components.language import language_of
 from components import sentence_encoder
 from components.background_null import (DEFAULT_BACKGROUND, HubnessCorrectedNull, background_path, language_bars,
                                         null_thresholds, read_background, threshold_for)

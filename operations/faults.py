@@ -29,9 +29,11 @@ from typing import Dict, List
 
 import requests
 
+from operations.bot_copies import add_intent, copy_project, rasa_train, training_env
 from operations.hostile import hostile_requests, hostile_socketio_events
 from operations.servers import RasaServer, RedisServer
 from training.metrics import percentile
+from training.project import newest_model
 
 # (language slot, messages it cycles through): none of them changes the language of the conversation.
 SCRIPTS = [
@@ -225,8 +227,6 @@ def hostile_case(cluster: Cluster, count: int) -> dict:
 
 def train_with_new_intent(folder: Path) -> Path:
     """The demo bot plus one English intent, trained into `folder`."""
-    from operations.benchmark import add_intent, copy_project, newest_model, rasa_train, training_env
-
     project = copy_project(folder / "new-bot")
     add_intent(project)
     rasa_train(project, training_env(folder))
@@ -239,8 +239,6 @@ def main(argv=None) -> int:
     parser.add_argument("--conversations", type=int, default=6, help="conversations during each fault")
     parser.add_argument("--hostile", type=int, default=1000, help="hostile requests in the last case")
     args = parser.parse_args(argv)
-    from operations.loadtest import newest_model
-
     report = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +25,9 @@ from typing import Optional
 from urllib.parse import urlparse
 
 from training.metrics import percentile
-from operations.servers import ROOT, RasaServer, RedisServer
+from operations.bot_copies import baseline_project, rasa_train, training_env
+from operations.servers import RasaServer, RedisServer
+from training.project import ROOT, newest_model
 
 MESSAGES = ["hello there", "Merhaba, nasılsın?", "ហាងបើកម៉ោងប៉ុន្មាន?", "Wo ist meine Bestellung?",
             "Şifremi unuttum", "我忘记了密码", "أين طلبي؟", "តើអ្នកជាមនុស្សឬ?", "what are your opening hours?",
@@ -105,13 +106,6 @@ async def run_load(url: str, args) -> dict:
             "errors": results["errors"], "lost": results["lost"]}
 
 
-def newest_model() -> Path:
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        raise SystemExit("No trained model in models/: run `make train` first.")
-    return models[-1]
-
-
 def measure(model: Path, args, folder: Path) -> dict:
     """Serve `model` (with Redis when several workers), warm it up, run the load, read its memory."""
     redis = RedisServer(folder) if args.workers > 1 else None
@@ -165,11 +159,9 @@ def main(argv=None) -> int:
 
 def train_baseline(baseline_config: Path, folder: Path, project: Optional[Path] = None) -> Path:
     """The demo bot trained with `baseline_config`'s NLU pipeline and the project's own policies."""
-    from operations.benchmark import baseline_project, newest_model as newest_in, rasa_train, training_env
-
     bot = baseline_project(baseline_config, folder / "baseline-bot", project or ROOT)
     rasa_train(bot, training_env(folder))
-    return newest_in(bot)
+    return newest_model(bot)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from typing import Dict, List, Optional
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from training.project import ROOT
+
 RASA = str(Path(sys.executable).with_name("rasa"))
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from rasa.shared.exceptions import InvalidConfigException
 
-from bot.language import language_of
+from components.language import language_of
 from components.background_null import (MIN_LANGUAGE_SENTENCES, HubnessCorrectedNull, label_quantile,
                                         language_bars, null_thresholds, read_background, threshold_for)
 

@@ -7,7 +7,8 @@ from rasa.shared.exceptions import InvalidConfigException
 from components.bilingual_dictionary import package_name, translations, translations_in_entry
 from components.code_switching_augmenter import CodeSwitchingAugmenter, code_switch
 from components.keras_intent_classifier import SAMPLE_WEIGHT_KEY
-from tests.conftest import ROOT, build_component, demo_training_data
+from tests.conftest import build_component, demo_training_data
+from training.project import ROOT
 from training import dictionaries
 
 # Entries as FreeDict's dictionaries write them: numbered senses, tags, notes, examples, pronunciations.

@@ -6,8 +6,8 @@ import pytest
 
 from training import crossval
 from training.datasets import load_examples
+from training.project import ROOT
 
-ROOT = Path(__file__).parent.parent
 TURKISH = Path(__file__).parent / "fixtures" / "xsid_tr_test.conll"
 
 

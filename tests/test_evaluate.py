@@ -6,8 +6,8 @@ import pytest
 
 from training import evaluate, metrics, similarity, spreadsheet
 from training.datasets import load_examples
+from training.project import ROOT
 
-ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 SCORE_KEYS = {"n", "accuracy", "macro_f1", "fallback_rate", "calibration_error", "confusions"}
 

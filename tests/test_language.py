@@ -1,7 +1,7 @@
 """Language detection for language-aware answers."""
 import pytest
 
-from bot.language import detect_language
+from components.language import detect_language
 
 ANSWERABLE = ["en", "tr", "km", "de", "zh", "ar"]
 

@@ -13,8 +13,8 @@ from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from components.zero_shot_classifier import ZeroShotIntentClassifier
 from training import neutralize_languages as layer
 from training.datasets import load_examples
+from training.project import ROOT
 
-ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 EMBEDDED = ROOT / sentence_encoder.EMBEDDED_ENCODER
 BIG_FILES = {"model.safetensors", "tokenizer.model"}

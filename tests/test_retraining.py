@@ -7,7 +7,7 @@ from rasa.core.agent import Agent
 from components.zero_shot_classifier import ZeroShotIntentClassifier
 from components.zero_shot_labels import label_spec
 from tests.conftest import parse, train_bot
-from operations.benchmark import NEW_EXAMPLES, NEW_INTENT, add_intent
+from operations.bot_copies import NEW_EXAMPLES, NEW_INTENT, add_intent
 
 
 def test_new_intent_is_learned_and_only_new_examples_are_encoded(bot_project, trained_model,

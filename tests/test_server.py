@@ -5,14 +5,14 @@ import shutil
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
 from bot.channels.payload import MAX_MESSAGE_CHARS
 from operations.hostile import KINDS, hostile_requests
-from operations.servers import ROOT, RasaServer, RedisServer, child_pids
+from operations.servers import RasaServer, RedisServer, child_pids
+from training.project import ROOT
 
 KHMER = re.compile("[\u1780-\u17ff]")
 ARTIFACTS = ROOT / "reports" / "test-artifacts"

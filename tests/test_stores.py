@@ -1,4 +1,4 @@
-"""bot.stores: a conversation saved turn by turn is stored exactly as Rasa would store it, one that another
+"""bot/stores/: a conversation saved turn by turn is stored exactly as Rasa would store it, one that another
 writer changed meanwhile still goes through Rasa's merge, so that neither writer's turn is lost, and the lock
 store keeps Rasa's ticket lock while two workers take and return tickets at once."""
 import asyncio
@@ -11,7 +11,8 @@ from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, Ses
                                      UserUtteranceReverted)
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.stores import RedisTrackerStore, deserialise_events, extends
+from bot.stores.events import deserialise_events
+from bot.stores.redis_tracker import RedisTrackerStore, extends
 from operations.servers import RedisServer
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nslots:\n  language:\n    type: text\n    mappings: [{type: custom}]\n")
@@ -120,7 +121,7 @@ def test_a_turn_of_the_last_session_keeps_the_earlier_sessions(store):
 def test_several_sessions_are_found_as_rasa_splits_them():
     from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
 
-    from bot.stores import starts_another_session
+    from bot.stores.redis_tracker import starts_another_session
 
     start = [ActionExecuted("action_session_start", timestamp=0.0), SessionStarted(timestamp=0.0)]
     for events in ([], turn("Hallo", 1.0), start + turn("Hallo", 1.0), turn("Hallo", 1.0) + start,
@@ -133,8 +134,8 @@ def test_endpoints_yml_keeps_conversations_in_our_in_memory_store():
     from rasa.core.tracker_store import TrackerStore
     from rasa.utils.endpoints import read_endpoint_config
 
-    from bot.stores import InMemoryTrackerStore
-    from operations.servers import ROOT
+    from bot.stores.in_memory import InMemoryTrackerStore
+    from training.project import ROOT
 
     store = TrackerStore.create(read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store"), DOMAIN)
     assert isinstance(getattr(store, "_tracker_store", store), InMemoryTrackerStore)
@@ -149,7 +150,7 @@ def lock_stores(tmp_path):
     """Two lock stores on one Redis, as two workers or replicas have."""
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.stores import RedisLockStore
+    from bot.stores.redis_lock import RedisLockStore
 
     redis = RedisServer(tmp_path)
     config = EndpointConfig(url="127.0.0.1", port=redis.port, db=1, key_prefix="test", socket_timeout=2)

@@ -3,7 +3,7 @@ import os
 
 import pexpect
 
-from operations.servers import ROOT
+from training.project import ROOT
 
 PROMPT = "Your input ->"
 

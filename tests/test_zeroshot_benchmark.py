@@ -6,8 +6,8 @@ import pandas as pd
 import yaml
 
 from training import zeroshot_benchmark as benchmark
+from training.project import ROOT
 
-ROOT = Path(__file__).parent.parent
 
 
 def zero_shot_steps(path: Path) -> list:

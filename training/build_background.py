@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.background_null import DEFAULT_BACKGROUND, PROJECT_ROOT as ROOT
+from components.background_null import DEFAULT_BACKGROUND
+from training.project import ROOT, TATOEBA, tatoeba_pairs
 
 DEFAULT_OUT = ROOT / DEFAULT_BACKGROUND
 EVERYDAY_TEST = ROOT / "training" / "everyday" / "test.csv"
@@ -26,7 +27,7 @@ EVERYDAY_TEST = ROOT / "training" / "everyday" / "test.csv"
 
 def halves(tatoeba: Path, half: str = "second") -> list:
     """The second (or first) half of every pair file's lines, both sides, in file order, without blanks or repeats."""
-    files = sorted(tatoeba.glob("tatoeba.*-eng.*"))
+    files = sorted(path for pair in tatoeba_pairs(tatoeba).values() for path in pair)
     if not files:
         raise SystemExit(f"error: no tatoeba.XXX-eng.* files in {tatoeba}; give --tatoeba the folder of the pairs.")
     sentences = []
@@ -39,7 +40,7 @@ def halves(tatoeba: Path, half: str = "second") -> list:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tatoeba", type=Path, default=ROOT.parent / "shared" / "data" / "tatoeba")
+    parser.add_argument("--tatoeba", type=Path, default=TATOEBA)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--half", choices=("second", "first"), default="second",
                         help="which half of each pair file (the shipped background is the second)")

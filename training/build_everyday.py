@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+from training.project import ROOT, TATOEBA, tatoeba_lines
+
 FOLDER = ROOT / "training" / "everyday"
 MAX_WORDS = 12
 # The rule is the benchmark: change it and the figures are not comparable any more.
@@ -51,15 +52,8 @@ def intent_of(english: str):
 
 def build(tatoeba: Path, leave_out: set) -> pd.DataFrame:
     rows = []
-    for foreign_file in sorted(tatoeba.glob("tatoeba.*-eng.*")):
-        language = foreign_file.suffix[1:]
-        if language == "eng":
-            continue
-        english_file = foreign_file.with_suffix(".eng")
-        pairs = zip(foreign_file.read_text(encoding="utf-8").splitlines(),
-                    english_file.read_text(encoding="utf-8").splitlines())
-        for foreign, english in pairs:
-            foreign, english = foreign.strip(), english.strip()
+    for language, foreign_lines, english_lines in tatoeba_lines(tatoeba):
+        for foreign, english in zip(foreign_lines, english_lines):
             intent = intent_of(english)
             if intent and foreign and foreign not in leave_out and english not in leave_out:
                 rows += [{"text": foreign, "intent": intent, "language": language},
@@ -78,7 +72,7 @@ def check_disjoint(test: pd.DataFrame, train_file: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tatoeba", type=Path, default=ROOT.parent / "shared" / "data" / "tatoeba")
+    parser.add_argument("--tatoeba", type=Path, default=TATOEBA)
     parser.add_argument("--out", type=Path, default=FOLDER / "test.csv")
     args = parser.parse_args(argv)
     background = ROOT / "data" / "unlabelled" / "multilingual_sample.txt"

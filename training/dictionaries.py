@@ -6,16 +6,14 @@ Prints one package name per line (`dict-freedict-eng-deu` ...) for the CodeSwitc
 import sys
 from pathlib import Path
 
-import yaml
-
 from components.bilingual_dictionary import DICTIONARIES_KEY, package_name
+from training.project import pipeline
 
 AUGMENTER = "CodeSwitchingAugmenter"  # not imported: this runs at every `make setup`, before Rasa is needed
 
 
 def packages(config: Path) -> list:
-    pipeline = yaml.safe_load(config.read_text(encoding="utf-8")).get("pipeline") or []
-    languages = [language for component in pipeline
+    languages = [language for component in pipeline(config)
                  if str(component.get("name", "")).endswith(AUGMENTER)
                  for language in component.get(DICTIONARIES_KEY) or []]
     return [package_name(language) for language in dict.fromkeys(languages)]

@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from components.sentence_embedding_featurizer import (MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY,
                                                       SentenceEmbeddingFeaturizer)
 from components.sentence_encoder import encode
+from training.project import component_options, tatoeba_pairs
 
 # Mean / std of translation-pair cosine similarity for stsb-xlm-r-multilingual (the source material).
 REFERENCE = {"rus": (0.946, 0.082), "fra": (0.94, 0.087), "afr": (0.79, 0.18), "ara": (0.94, 0.08),
@@ -26,24 +26,10 @@ REFERENCE = {"rus": (0.946, 0.082), "fra": (0.94, 0.087), "afr": (0.79, 0.18), "
 
 
 def featurizer_settings(config: Path) -> dict:
-    """Model name and prompt of the SentenceEmbeddingFeaturizer in a Rasa config."""
-    pipeline = yaml.safe_load(config.read_text(encoding="utf-8")).get("pipeline") or []
-    settings = SentenceEmbeddingFeaturizer.get_default_config()
-    for component in pipeline:
-        if str(component.get("name", "")).endswith(SentenceEmbeddingFeaturizer.__name__):
-            settings.update(component)
+    """Model name, prompt and runtime of the SentenceEmbeddingFeaturizer in a Rasa config."""
+    settings = {**SentenceEmbeddingFeaturizer.get_default_config(),
+                **(component_options(config, SentenceEmbeddingFeaturizer.__name__) or {})}
     return {"model_name": settings[MODEL_NAME_KEY], "prompt": settings[PROMPT_KEY], "runtime": settings[RUNTIME_KEY]}
-
-
-def language_pairs(folder: Path) -> dict:
-    """{language: (foreign file, English file)} for every complete Tatoeba pair in the folder."""
-    pairs = {}
-    for foreign in sorted(folder.glob("tatoeba.*-eng.*")):
-        language = foreign.name.split(".")[1].split("-")[0]
-        english = foreign.with_name(f"tatoeba.{language}-eng.eng")
-        if foreign.suffix != ".eng" and english.exists():
-            pairs[language] = (foreign, english)
-    return pairs
 
 
 def pair_statistics(foreign: np.ndarray, english: np.ndarray) -> dict:
@@ -92,7 +78,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     settings = featurizer_settings(args.config)
-    pairs = language_pairs(args.pairs)
+    pairs = tatoeba_pairs(args.pairs)
     if not pairs:
         print(f"error: no tatoeba.XXX-eng.XXX / tatoeba.XXX-eng.eng pairs in {args.pairs}", file=sys.stderr)
         return 2

@@ -36,8 +36,8 @@ from components.zero_shot_classifier import BACKGROUND_KEY, LABELS_KEY, ZeroShot
 from training.datasets import load_examples, rasa_safe_names
 from training.evaluate import evaluate_config, quiet_rasa_logs
 from training.metrics import percentile
+from training.project import CONFIG, TATOEBA, XSID, component_options, newest_model, tatoeba_lines
 
-ROOT = Path(__file__).resolve().parent.parent
 ZERO_SHOT = "components.zero_shot_classifier.ZeroShotIntentClassifier"
 HEAD = "components.keras_intent_classifier.KerasIntentClassifier"
 UNSEEN = {
@@ -51,17 +51,18 @@ ABOUT_NONE = "(none of the labels)"  # the intent of every Tatoeba sentence
 
 def zero_shot_settings(config: Path) -> dict:
     """The zero-shot step of a Rasa config, with the classifier's defaults filled in ({} if it has none)."""
-    pipeline = yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]
-    declared = next((c for c in pipeline if c["name"] == ZERO_SHOT), None)
+    declared = component_options(config, ZeroShotIntentClassifier.__name__)
     return {**ZeroShotIntentClassifier.get_default_config(), **declared} if declared else {}
 
 
 def tatoeba_sentences(folder: Path, leave_out: set) -> Dict[str, pd.DataFrame]:
     """Every sentence of the Tatoeba pairs by language (English once), without those in `leave_out`."""
     by_language: Dict[str, list] = {}
-    for path in sorted(folder.glob("tatoeba.*-eng.*")):
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-        by_language.setdefault(path.suffix[1:], []).extend(line for line in lines if line and line not in leave_out)
+    for language, foreign, english in tatoeba_lines(folder):
+        by_language.setdefault(language, []).extend(foreign)
+        by_language.setdefault("eng", []).extend(english)
+    by_language = {language: [line for line in lines if line and line not in leave_out]
+                   for language, lines in by_language.items()}
     return {f"tatoeba.{language}": pd.DataFrame({"text": sorted(set(texts)), "intent": ABOUT_NONE})
             for language, texts in by_language.items()}
 
@@ -112,10 +113,6 @@ def per_language(with_fallback: pd.DataFrame, without_fallback: pd.DataFrame) ->
     return report
 
 
-def newest_model(workdir: Path) -> Path:
-    return max((workdir / "models").glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
-
-
 def added_latency_ms(without: Path, with_zero_shot: Path, texts) -> dict:
     """Median and p95 of what the zero-shot step adds to a parse, each message parsed by both models in turn:
     this machine's speed drifts between two separate runs by more than the step costs."""
@@ -138,9 +135,9 @@ def added_latency_ms(without: Path, with_zero_shot: Path, texts) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--xsid", type=Path, default=ROOT.parent / "shared" / "data" / "xsid")
-    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
-    parser.add_argument("--tatoeba", default=str(ROOT.parent / "shared" / "data" / "tatoeba"),
+    parser.add_argument("--xsid", type=Path, default=XSID)
+    parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument("--tatoeba", default=str(TATOEBA),
                         help="folder of Tatoeba pairs for false capture on everyday sentences ('' to skip)")
     parser.add_argument("--tests", default="*.test.conll", help="which files of --xsid to test on (a glob)")
     parser.add_argument("--latency-messages", type=int, default=1000, help="test messages for the added latency")

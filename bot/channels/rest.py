@@ -4,7 +4,7 @@ Rasa's own RestInput answers some malformed requests with a 500 (a JSON list, a 
 200 with no answer when handling fails (Redis down: the turn is silently lost). `ValidatedRestInput` keeps its
 URL (/webhooks/rest/webhook), behaviour and response format, turns every malformed request into a 4xx that
 says what is wrong, and a turn the conversation store could not keep into a 503 with `Retry-After`: the
-client sends it again, and nothing was half-done (bot/stores.py). The checks are bot/channels/payload.py's,
+client sends it again, and nothing was half-done (bot/stores/failures.py). The checks are bot/channels/payload.py's,
 shared with the socket.io channel.
 """
 import logging
@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.payload import Refused, chat_message_problem, read_json
-from bot.stores import STORE_ERRORS, fail_loudly
+from bot.stores.failures import STORE_ERRORS, fail_loudly
 
 logger = logging.getLogger(__name__)
 
