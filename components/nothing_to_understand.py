@@ -54,5 +54,6 @@ class NothingToUnderstandClassifier(GraphComponent, IntentClassifier):
         text = message.get(TEXT) or ""
         if has_content(text):
             return False
-        logger.debug(f"Nothing to understand in {text[:40]!r} (no letter, no emoji): {DEFAULT_NLU_FALLBACK_INTENT_NAME}.")
+        logger.debug(f"Nothing to understand in {text[:40]!r} (no letter, no emoji): "
+                     f"{DEFAULT_NLU_FALLBACK_INTENT_NAME}.")
         return True

@@ -119,9 +119,6 @@ class MT5XNLIBackend:
                                        return_dict_in_generate=True, do_sample=False, num_beams=1)
         return generated.scores[0][:, self.class_token_ids()].float().numpy()
 
-    def probabilities(self, premise: str, hypotheses: Sequence[str]) -> np.ndarray:
-        return self.probabilities_and_log_odds(premise, hypotheses)[0]
-
     def probabilities_and_log_odds(self, premise: str, hypotheses: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
         """Each hypothesis's probability, and its entailment log-odds (what the null compares), from one pass."""
         scores = self.first_step_scores(premise, hypotheses)

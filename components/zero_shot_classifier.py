@@ -12,6 +12,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
 import numpy as np
+import rasa.shared.utils.io
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -23,14 +24,26 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.language import language_of
 from components import sentence_encoder
-from components.background_null import (DEFAULT_BACKGROUND, HubnessCorrectedNull, background_path, language_bars,
-                                        null_thresholds, read_background, threshold_for)
+from components.background_null import (
+    DEFAULT_BACKGROUND,
+    HubnessCorrectedNull,
+    background_path,
+    language_bars,
+    null_thresholds,
+    read_background,
+    threshold_for,
+)
 from components.keras_intent_classifier import CLASSIFIER_KEY
+from components.language import language_of
 from components.onnx_runtime import DEFAULT_RUNTIME
-from components.zero_shot_backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend,
-                                           NLIModelUnavailable, normalise)
+from components.zero_shot_backends import (
+    SOFTMAX_OVER_LABELS,
+    EmbeddingBackend,
+    MT5XNLIBackend,
+    NLIModelUnavailable,
+    normalise,
+)
 from components.zero_shot_labels import intent_hypothesis, label_spec
 
 logger = logging.getLogger(__name__)
@@ -109,11 +122,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                  embedding: Optional[EmbeddingBackend] = None, null: Optional[HubnessCorrectedNull] = None,
                  thresholds: Optional[Dict[str, float]] = None,
                  bars: Optional[Dict[str, Dict[str, float]]] = None) -> None:
-        if config[BACKEND_KEY] not in (EMBEDDING, MT5_XNLI):
-            raise InvalidConfigException(f"{BACKEND_KEY} must be '{EMBEDDING}' or '{MT5_XNLI}'.")
-        for key in (FALSE_CAPTURE_RATE_KEY, LANGUAGE_FALSE_CAPTURE_RATE_KEY):
-            if not 0 < config[key] < 1:
-                raise InvalidConfigException(f"{key} must be between 0 and 1, e.g. 0.005.")
+        self.validate_config(config)
         self.component_config = config
         self.labels = {name: label_spec(spec, config[HYPOTHESIS_TEMPLATE_KEY])
                        for name, spec in (config[LABELS_KEY] or {}).items()}
@@ -125,6 +134,14 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         self.null = null  # the labels' background scores (embedding backend)
         self.thresholds = thresholds or {}  # {label: score that ordinary text rarely exceeds}
         self.bars = bars or {}  # {label: {language: threshold}}: the bars of the background's languages
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if config[BACKEND_KEY] not in (EMBEDDING, MT5_XNLI):
+            raise InvalidConfigException(f"{cls.__name__}: `{BACKEND_KEY}` must be '{EMBEDDING}' or '{MT5_XNLI}'.")
+        for key in (FALSE_CAPTURE_RATE_KEY, LANGUAGE_FALSE_CAPTURE_RATE_KEY):
+            if not 0 < config[key] < 1:
+                raise InvalidConfigException(f"{cls.__name__}: `{key}` must be between 0 and 1, e.g. 0.005.")
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
@@ -207,10 +224,16 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return normalise(vectors[..., sentence_encoder.last_layer_part(config[ENCODER_KEY], config[RUNTIME_KEY])])
 
     def process(self, messages: List[Message]) -> List[Message]:
+        if not self.labels:
+            return messages  # nothing declared: the head's intents stand
+        if not self._trained():
+            rasa.shared.utils.io.raise_warning(f"{type(self).__name__}: labels are declared but the model has no "
+                                               "label vectors; retrain with `make train` to use them.")
+            return messages
         for message in messages:
             head = message.get(INTENT) or {}
             head_confidence = head.get("confidence") or 0.0
-            if not self._ready() or not self._worth_scoring(head_confidence):
+            if not self._worth_scoring(head_confidence):
                 continue
             try:
                 scored, null_scores = self._score(message)
@@ -228,9 +251,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                 self._set_intent(message, best, probability, scored)
         return messages
 
-    def _ready(self) -> bool:
-        """Labels declared, and for the embedding backend trained (it has label vectors)."""
-        return bool(self.labels) and (self.component_config[BACKEND_KEY] == MT5_XNLI or self.vectors is not None)
+    def _trained(self) -> bool:
+        """The embedding backend needs label vectors from training; mt5-xnli scores labels as they are."""
+        return self.component_config[BACKEND_KEY] == MT5_XNLI or self.vectors is not None
 
     def _worth_scoring(self, head_confidence: float) -> bool:
         return (head_confidence < self.component_config[HEAD_THRESHOLD_KEY]

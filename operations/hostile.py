@@ -42,7 +42,8 @@ class HostileRequest:
             if self.raw:
                 status = _send_raw(url, self.path, self.headers, self.body, timeout)
             else:
-                status = requests.post(url + self.path, data=self.body, headers=self.headers, timeout=timeout).status_code
+                status = requests.post(url + self.path, data=self.body, headers=self.headers,
+                                       timeout=timeout).status_code
         except (requests.RequestException, OSError):
             status = "connection"
         return status, time.perf_counter() - started

@@ -24,6 +24,17 @@ UNDERSTOOD = [
     ("Aboneliğimi iptal etmek istiyorum", "cancel_subscription", "tr"),
 ]
 
+def answers_written_in(language: str) -> set:
+    """Every response text of the domain's variations for `language`."""
+    from rasa.shared.core.domain import Domain
+
+    from training.project import ROOT
+
+    responses = Domain.load(str(ROOT / "domain.yml")).responses
+    return {variation["text"] for variations in responses.values() for variation in variations
+            if any(condition.get("value") == language for condition in variation.get("condition") or [])}
+
+
 GREETING = {"en": "Hello! How can I help", "tr": "Merhaba!", "km": "សួស្តី!"}
 ANSWER_START = {
     ("opening_hours", "en"): "We are open",
@@ -75,17 +86,14 @@ def test_parse_result_looks_like_rasas(agent):
     assert result["intent"]["name"] == "track_order"
     ranking = result["intent_ranking"]
     assert [r["confidence"] for r in ranking] == sorted((r["confidence"] for r in ranking), reverse=True)
-    assert ranking[0]["name"] == "track_order"
-    assert 0 < result["intent"]["confidence"] <= 1
+    assert ranking[0] == {**result["intent"], "classifier": "KerasIntentClassifier"}
 
 
 def test_conversation_keeps_its_language_when_a_message_has_none(agent):
     sender = "keeps-language"
     assert reply(agent, "Merhaba, nasılsın?", sender)[0].startswith(GREETING["tr"])
-    follow_up = reply(agent, "👍", sender)  # no letters: the slot keeps "tr"
-    intent = parse(agent, "👍")["intent"]["name"]
-    turkish = {"thank": "Rica ederim", "nlu_fallback": "Üzgünüm"}  # a thumbs-up reads as thanks, or as unclear
-    assert follow_up and follow_up[0].startswith(turkish[intent]), (intent, follow_up)
+    follow_up = reply(agent, "👍", sender)  # no letters: the slot keeps "tr", whatever the intent
+    assert follow_up and follow_up[0] in answers_written_in("tr"), follow_up
 
 
 def test_khmer_greeting_gets_a_khmer_answer(agent):
@@ -101,23 +109,23 @@ def test_unanswered_language_falls_back_to_english(agent):
     assert answers and answers[0].isascii(), answers  # the English variation
 
 
+# (message, the intent it must get; None: any intent, as long as it is answered).
 BAD_INPUT = {
-    "empty": "",
-    "whitespace": "  \t \n ",
-    "long": "Where is my order? " * 263,  # ~5,000 characters, far beyond 512 tokens
-    "emoji only": "🙂🎉🚀",
-    "mixed scripts": "hello merhaba សួស្តី 你好 مرحبا",
-    "control characters": "\x00\x07hello\x1b[31m\x7f",
-    "lone surrogate-like junk": "\ufffd\ufffe text \u200b\u202e",
+    "empty": ("", "nlu_fallback"),
+    "whitespace": ("  \t \n ", "nlu_fallback"),
+    "long": ("Where is my order? " * 263, "track_order"),  # ~5,000 characters, far beyond 512 tokens
+    "emoji only": ("🙂🎉🚀", None),
+    "mixed scripts": ("hello merhaba សួស្តី 你好 مرحبا", "greet"),
+    "control characters": ("\x00\x07hello\x1b[31m\x7f", "greet"),
+    "lone surrogate-like junk": ("\ufffd\ufffe text \u200b\u202e", None),
 }
 
 
 @pytest.mark.parametrize("name", BAD_INPUT)
 def test_bad_input_gets_a_parse_result_and_an_answer(agent, name):
-    text = BAD_INPUT[name]
+    text, intent = BAD_INPUT[name]
     result = parse(agent, text)
-    assert result["intent"]["name"], result
-    assert 0 <= result["intent"]["confidence"] <= 1
+    assert result["intent"]["name"] == intent if intent else result["intent"]["name"], result["intent_ranking"][:3]
     answers = reply(agent, text, sender=f"bad-{name}")
     assert answers and all(answers), answers
 

@@ -31,7 +31,6 @@ def test_each_fold_tests_on_sentences_it_did_not_train_on(pairs, tmp_path, embed
     assert len(report["folds"]) == 2
     assert set(report["accuracy"]) == {"english", "translation"}
     assert set(report["calibration_error"]) == {"english", "translation"}
-    assert all(0 <= value <= 1 for value in [*report["accuracy"].values(), *report["calibration_error"].values()])
     assert report["accuracy"]["english"] >= 0.5  # half of 12 sentences in training: chance is 1/4
 
 

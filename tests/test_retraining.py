@@ -1,22 +1,23 @@
 """Retraining after a bot author adds an English intent: only the new examples are encoded."""
 import shutil
 
-import yaml
 from rasa.core.agent import Agent
 
-from components.zero_shot_classifier import ZeroShotIntentClassifier
+from components.zero_shot_classifier import HYPOTHESIS_TEMPLATE_KEY, LABELS_KEY, ZeroShotIntentClassifier
 from components.zero_shot_labels import label_spec
-from tests.conftest import parse, train_bot
 from operations.bot_copies import NEW_EXAMPLES, NEW_INTENT, add_intent
+from tests.conftest import parse, train_bot
+from training.project import component_options
 
 
-def test_new_intent_is_learned_and_only_new_examples_are_encoded(bot_project, trained_model,
-                                                                 tmp_path, encoded_texts):
+def test_new_intent_is_learned_and_only_new_examples_are_encoded(bot_project, tmp_path, encoded_texts):
     project = tmp_path / "bot"
     shutil.copytree(bot_project, project)
+    train_bot(project, tmp_path / "before")  # the bot as it was: its examples are in the embedding cache now
     add_intent(project)
+    encoded_texts.clear()
 
-    model = train_bot(project, tmp_path / "models")  # same embedding cache as `trained_model`
+    model = train_bot(project, tmp_path / "after")
 
     descriptions = zero_shot_label_texts(project / "config.yml")  # a handful, encoded at every training
     assert sorted(t for t in encoded_texts if t not in descriptions) == sorted(NEW_EXAMPLES)
@@ -26,12 +27,10 @@ def test_new_intent_is_learned_and_only_new_examples_are_encoded(bot_project, tr
 
 
 def zero_shot_label_texts(config_file) -> set:
-    pipeline = yaml.safe_load(config_file.read_text(encoding="utf-8"))["pipeline"]
+    options = {**ZeroShotIntentClassifier.get_default_config(),
+               **(component_options(config_file, ZeroShotIntentClassifier.__name__) or {})}
     texts = set()
-    for component in pipeline:
-        if component["name"].endswith(ZeroShotIntentClassifier.__name__):
-            template = component.get("hypothesis_template", "This example is {}.")
-            for spec in component.get("labels", {}).values():
-                spec = label_spec(spec, template)
-                texts |= {spec["description"], spec["hypothesis"], *spec["examples"]}
+    for spec in options[LABELS_KEY].values():
+        spec = label_spec(spec, options[HYPOTHESIS_TEMPLATE_KEY])
+        texts |= {spec["description"], spec["hypothesis"], *spec["examples"]}
     return texts

@@ -249,4 +249,4 @@ def test_open_loop_load_reports_what_the_readme_quotes(server, tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     assert code == 0 and report["mode"] == "open loop" and report["offered_rate"] == 5
     assert {"messages_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "lost"} <= set(report)
-    assert report["answered"] == report["messages_sent"] > 5 and report["p50_ms"] <= report["p99_ms"]
+    assert report["answered"] == report["messages_sent"] > 5 and report["errors"] == report["lost"] == 0

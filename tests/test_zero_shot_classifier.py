@@ -81,11 +81,10 @@ def test_scores_match_a_hand_computation_on_the_same_logits(tiny_nli_model):
     by_hand = logits[:, ids].numpy()
     entail = np.exp(by_hand[:, 0]) / np.exp(by_hand[:, 0]).sum()
     versus = np.exp(by_hand[:, 0]) / (np.exp(by_hand[:, 0]) + np.exp(by_hand[:, 2]))
-    np.testing.assert_allclose(MT5XNLIBackend(tiny_nli_model, SOFTMAX_OVER_LABELS).probabilities("merhaba", hypotheses),
-                               entail, rtol=1e-4)
-    np.testing.assert_allclose(
-        MT5XNLIBackend(tiny_nli_model, ENTAILMENT_VS_CONTRADICTION).probabilities("merhaba", hypotheses),
-        versus, rtol=1e-4)
+    for scoring, expected in ((SOFTMAX_OVER_LABELS, entail), (ENTAILMENT_VS_CONTRADICTION, versus)):
+        probabilities, log_odds = MT5XNLIBackend(tiny_nli_model, scoring).probabilities_and_log_odds("merhaba", hypotheses)
+        np.testing.assert_allclose(probabilities, expected, rtol=1e-4)
+        np.testing.assert_allclose(log_odds, by_hand[:, 0] - by_hand[:, 2], rtol=1e-4)
 
 
 def test_one_batched_generate_call_per_message(tiny_nli_model, tmp_path, monkeypatch):
@@ -100,21 +99,35 @@ def test_one_batched_generate_call_per_message(tiny_nli_model, tmp_path, monkeyp
         return real_generate(*args, **kwargs)
 
     monkeypatch.setattr(model, "generate", spy)
-    first, second = classifier.process([unsure_message("I want to cancel"), unsure_message("merhaba")])
+    classifier.process([unsure_message("I want to cancel"), unsure_message("merhaba")])
     assert calls == [3, 3]  # one call per message: the zero-shot label and the head's two candidates
-    for message, text in ((first, "I want to cancel"), (second, "merhaba")):
-        candidates = ["cancel_subscription", "greet", "track_order"]
-        hypotheses = ["This example is the user wants to cancel their subscription or membership.",
-                      "This example is greet.", "This example is track order."]
-        scores = classifier.nli.first_step_scores(text, hypotheses)
-        expected = dict(zip(candidates, classifier.nli.probabilities(text, hypotheses)))
-        winner = max(expected, key=expected.get)
-        above_null = scores[0, 0] - scores[0, 2] > classifier.thresholds["cancel_subscription"]
-        if winner == "cancel_subscription" and above_null:  # min_confidence 0: a credible winning label is taken
-            assert message.get("intent") == {"name": winner, "confidence": pytest.approx(expected[winner])}
-            assert message.get("intent_ranking")[0]["classifier"] == "ZeroShotIntentClassifier"
-        else:
-            assert message.get("intent")["name"] == "greet"  # the head's answer stands
+
+
+# First-step scores (entailment, neutral, contradiction) of the zero-shot label and the head's two candidates.
+LABEL_ENTAILED = np.array([[4.0, 0.0, -2.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+HEAD_ENTAILED = np.array([[0.0, 0.0, 1.0], [3.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("scores, winner", [(LABEL_ENTAILED, "cancel_subscription"), (HEAD_ENTAILED, "greet")])
+def test_the_entailed_candidate_wins_when_it_beats_the_null(tiny_nli_model, tmp_path, monkeypatch, scores, winner):
+    classifier = nli_classifier(tmp_path, tiny_nli_model, background_texts=None)
+    classifier.thresholds = {"cancel_subscription": 5.0}  # the label's log-odds here: 6 (above) or -1 (below)
+    monkeypatch.setattr(classifier.nli, "first_step_scores", lambda premise, hypotheses: scores)
+    message, = classifier.process([unsure_message("I want to cancel")])
+    by_hand = np.exp(scores[:, 0]) / np.exp(scores[:, 0]).sum()  # softmax of entailment over the candidates
+    if winner == "cancel_subscription":
+        assert message.get("intent") == {"name": winner, "confidence": pytest.approx(by_hand[0])}
+        assert message.get("intent_ranking")[0]["classifier"] == "ZeroShotIntentClassifier"
+    else:
+        assert message.get("intent")["name"] == "greet"  # the head's answer stands
+
+
+def test_a_label_below_its_null_leaves_the_head_alone(tiny_nli_model, tmp_path, monkeypatch):
+    classifier = nli_classifier(tmp_path, tiny_nli_model, background_texts=None)
+    classifier.thresholds = {"cancel_subscription": 6.5}  # above the label's log-odds of 6
+    monkeypatch.setattr(classifier.nli, "first_step_scores", lambda premise, hypotheses: LABEL_ENTAILED)
+    message, = classifier.process([unsure_message("I want to cancel")])
+    assert message.get("intent")["name"] == "greet"
 
 
 def test_nli_null_is_a_quantile_of_background_log_odds_and_survives_persistence(tiny_nli_model, tmp_path):

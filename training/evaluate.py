@@ -127,7 +127,7 @@ def table(report: dict) -> str:
     for name, result in report["tests"].items():
         rows = [(name, result)] + [(f"{name} [{lang}]", r) for lang, r in result["by_language"].items()]
         for label, row in rows:
-            other = _lookup(baseline, name, label, row) if baseline else None
+            other = _lookup(baseline, name, label) if baseline else None
             cells = [label, row["n"], f"{row['accuracy']:.3f}", f"{row['macro_f1']:.3f}"]
             if other:
                 cells += [f"{other['accuracy']:.3f}", f"{other['macro_f1']:.3f}"]
@@ -135,7 +135,7 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _lookup(baseline: dict, name: str, label: str, row: dict) -> Optional[dict]:
+def _lookup(baseline: dict, name: str, label: str) -> Optional[dict]:
     result = baseline["tests"].get(name)
     if result is None or label == name:
         return result

@@ -19,7 +19,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.payload import JSON_MEDIA_TYPE, MAX_BODY_BYTES, MAX_SENDER_CHARS, Refused, chat_message_problem, read_json
+from bot.channels.payload import (JSON_MEDIA_TYPE, MAX_BODY_BYTES, MAX_SENDER_CHARS, Refused, chat_message_problem,
+                                  read_json)
 from bot.stores.failures import STORE_ERRORS, fail_loudly
 
 logger = logging.getLogger(__name__)

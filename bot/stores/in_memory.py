@@ -1,4 +1,5 @@
-"""The tracker store of one process (`rasa shell`, one `rasa run`): endpoints.yml `type: bot.stores.in_memory.InMemoryTrackerStore`."""
+"""The tracker store of one process (`rasa shell`, one `rasa run`): endpoints.yml
+`type: bot.stores.in_memory.InMemoryTrackerStore`."""
 from rasa.core.tracker_store import InMemoryTrackerStore as RasaInMemoryTrackerStore
 
 from bot.stores.events import QuickEventReading
