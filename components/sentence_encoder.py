@@ -69,7 +69,7 @@ def read_encoder(model_name: str, runtime: str = TORCH):
             "Run `make setup` (or `.venv/bin/python -m training.build_encoder`)."
         )
     try:
-        with _sentencepiece_tokenizer(local) if local else nullcontext():
+        with _sentencepiece_tokenizer(local) if local else nullcontext(), _quiet_loading():
             encoder = SentenceTransformer(str(local or model_name), device="cpu")
     except Exception as error:  # hub unreachable, corrupt folder, unknown name...
         raise EncoderNotFound(
@@ -106,6 +106,23 @@ def last_layer_part(model_name: str, runtime: str = TORCH) -> slice:
         if isinstance(module, MultiLayerMeanPooling):
             return slice(-module.embedding_dimension, None)
     return slice(None)
+
+
+@contextmanager
+def _quiet_loading():
+    """Without transformers' progress bar over the weights (a blink) and sentence-transformers' notes on the
+    folder's default prompt: the components pass their prompt explicitly. Errors still show."""
+    from transformers.utils import logging as transformers_logging
+
+    library_logger = logging.getLogger("sentence_transformers")
+    level = library_logger.level
+    transformers_logging.disable_progress_bar()
+    library_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        library_logger.setLevel(level)
+        transformers_logging.enable_progress_bar()
 
 
 @contextmanager
