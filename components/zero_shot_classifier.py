@@ -35,8 +35,8 @@ from components.background_null import (
     threshold_for,
 )
 from components.keras_intent_classifier import CLASSIFIER_KEY
+from components.sentence_embedding_featurizer import ENCODER_SPEC, MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
 from components.language import language_of
-from components.onnx_runtime import DEFAULT_RUNTIME
 from components.zero_shot_backends import (
     SOFTMAX_OVER_LABELS,
     EmbeddingBackend,
@@ -63,9 +63,6 @@ FALSE_CAPTURE_RATE_KEY = "false_capture_rate"
 LANGUAGE_FALSE_CAPTURE_RATE_KEY = "language_false_capture_rate"
 NEIGHBOURS_KEY = "neighbours"
 NLI_BACKGROUND_SIZE_KEY = "nli_background_size"
-ENCODER_KEY = "model_name"
-PROMPT_KEY = "prompt"
-RUNTIME_KEY = "runtime"
 EMBEDDING, MT5_XNLI = "embedding", "mt5-xnli"
 VECTORS_FILE, LABELS_FILE = "label_vectors.npz", "labels.json"
 
@@ -111,17 +108,13 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             NEIGHBOURS_KEY: 10,
             # Background sentences the NLI model scores at training time, one NLI pass each (mt5-xnli backend).
             NLI_BACKGROUND_SIZE_KEY: 200,
-            # Encoder, prompt and runtime of the embedding backend: use the featurizer's.
-            ENCODER_KEY: sentence_encoder.EMBEDDED_ENCODER,
-            PROMPT_KEY: "query: ",
-            RUNTIME_KEY: DEFAULT_RUNTIME,
         }
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  names: Optional[List[str]] = None, vectors: Optional[np.ndarray] = None,
                  embedding: Optional[EmbeddingBackend] = None, null: Optional[HubnessCorrectedNull] = None,
                  thresholds: Optional[Dict[str, float]] = None,
-                 bars: Optional[Dict[str, Dict[str, float]]] = None) -> None:
+                 bars: Optional[Dict[str, Dict[str, float]]] = None, encoder: Optional[dict] = None) -> None:
         self.validate_config(config)
         self.component_config = config
         self.labels = {name: label_spec(spec, config[HYPOTHESIS_TEMPLATE_KEY])
@@ -134,9 +127,15 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         self.null = null  # the labels' background scores (embedding backend)
         self.thresholds = thresholds or {}  # {label: score that ordinary text rarely exceeds}
         self.bars = bars or {}  # {label: {language: threshold}}: the bars of the background's languages
+        self.encoder = encoder  # the featurizer's model_name, prompt and runtime, learned at training
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
+        named = sorted(set(config) & {MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY})
+        if named:
+            raise InvalidConfigException(
+                f"{cls.__name__} follows the SentenceEmbeddingFeaturizer's encoder: set {', '.join(named)} on the "
+                "featurizer in config.yml and remove them here.")
         if config[BACKEND_KEY] not in (EMBEDDING, MT5_XNLI):
             raise InvalidConfigException(f"{cls.__name__}: `{BACKEND_KEY}` must be '{EMBEDDING}' or '{MT5_XNLI}'.")
         for key in (FALSE_CAPTURE_RATE_KEY, LANGUAGE_FALSE_CAPTURE_RATE_KEY):
@@ -151,9 +150,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             return None
         background = config[BACKGROUND_KEY]
         parts = [hashlib.sha256(background_path(background).read_bytes()).hexdigest() if background else ""]
-        if config[BACKEND_KEY] == EMBEDDING:
-            parts.append(sentence_encoder.fingerprint(config[ENCODER_KEY], config[PROMPT_KEY], config[RUNTIME_KEY]))
-        return "-".join(parts)
+        return "-".join(parts)  # the encoder is the featurizer's: its output is in the training data
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -171,6 +168,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         intents = [m.get(INTENT) for m in examples]
         if not examples or not self.labels:
             return self._resource
+        self.encoder = self._featurizers_encoder(examples)
         vectors = self._description_space(np.stack([m.get_dense_features(TEXT)[1].features.reshape(-1)
                                                     for m in examples]))
         counts = {name: intents.count(name) for name in set(intents) - set(self.labels)}
@@ -186,9 +184,19 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         self.persist()
         return self._resource
 
+    def _featurizers_encoder(self, examples: List[Message]) -> dict:
+        """The encoder the featurizer used for the training examples: descriptions and background go through it."""
+        encoder = examples[0].get(ENCODER_SPEC)
+        if not encoder:
+            raise InvalidConfigException(
+                f"{type(self).__name__} (backend: {EMBEDDING}) encodes its descriptions with the pipeline's encoder: "
+                "put components.sentence_embedding_featurizer.SentenceEmbeddingFeaturizer before it in config.yml.")
+        return encoder
+
     def _fit_embedding_null(self) -> None:
-        config = self.component_config
-        cache = sentence_encoder.EmbeddingCache(config[ENCODER_KEY], config[PROMPT_KEY], runtime=config[RUNTIME_KEY])
+        config, encoder = self.component_config, self.encoder
+        cache = sentence_encoder.EmbeddingCache(encoder[MODEL_NAME_KEY], encoder[PROMPT_KEY],
+                                                runtime=encoder[RUNTIME_KEY])
         sentences = read_background(config[BACKGROUND_KEY])
         background = self._description_space(cache.encode(sentences, batch_size=64))
         self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
@@ -212,16 +220,16 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
 
     def _describe(self, spec: dict) -> np.ndarray:
         texts = [spec["description"], spec["hypothesis"]] + list(spec["examples"])
-        config = self.component_config
-        encoded = sentence_encoder.encode(config[ENCODER_KEY], texts, config[PROMPT_KEY], batch_size=32,
-                                          runtime=config[RUNTIME_KEY])
+        encoder = self.encoder
+        encoded = sentence_encoder.encode(encoder[MODEL_NAME_KEY], texts, encoder[PROMPT_KEY], batch_size=32,
+                                          runtime=encoder[RUNTIME_KEY])
         return self._description_space(encoded).mean(axis=0)
 
     def _description_space(self, vectors: np.ndarray) -> np.ndarray:
         """Descriptions are compared on the encoder's last layer only (when it pools several): on the dev set
         that found more unseen intents at the same cost than the head's full features."""
-        config = self.component_config
-        return normalise(vectors[..., sentence_encoder.last_layer_part(config[ENCODER_KEY], config[RUNTIME_KEY])])
+        part = sentence_encoder.last_layer_part(self.encoder[MODEL_NAME_KEY], self.encoder[RUNTIME_KEY])
+        return normalise(vectors[..., part])
 
     def process(self, messages: List[Message]) -> List[Message]:
         if not self.labels:
@@ -252,8 +260,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return messages
 
     def _trained(self) -> bool:
-        """The embedding backend needs label vectors from training; mt5-xnli scores labels as they are."""
-        return self.component_config[BACKEND_KEY] == MT5_XNLI or self.vectors is not None
+        """The embedding backend needs label vectors and the featurizer's encoder from training; mt5-xnli scores
+        labels as they are."""
+        return self.component_config[BACKEND_KEY] == MT5_XNLI or (self.vectors is not None and bool(self.encoder))
 
     def _worth_scoring(self, head_confidence: float) -> bool:
         return (head_confidence < self.component_config[HEAD_THRESHOLD_KEY]
@@ -312,7 +321,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         with self._model_storage.write_to(self._resource) as directory:
             (directory / LABELS_FILE).write_text(json.dumps(
                 {"names": self.names, "temperature": self.embedding.temperature, "thresholds": self.thresholds,
-                 "bars": self.bars, "neighbours": self.null.neighbours if self.null else None}),
+                 "bars": self.bars, "neighbours": self.null.neighbours if self.null else None,
+                 "encoder": self.encoder}),
                 encoding="utf-8")
             if self.vectors is not None:  # none with mt5-xnli: its thresholds are all it keeps
                 np.savez(directory / VECTORS_FILE, vectors=self.vectors, offsets=self.embedding.offsets,
@@ -329,9 +339,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         except ValueError:  # nothing persisted: no labels declared
             return cls(config, model_storage, resource)
         if not arrays:
-            return cls(config, model_storage, resource, thresholds=saved["thresholds"],
-                       bars=saved.get("bars"))
+            return cls(config, model_storage, resource, thresholds=saved["thresholds"], bars=saved.get("bars"))
         embedding = EmbeddingBackend(saved["temperature"], arrays["offsets"], arrays["scales"])
         return cls(config, model_storage, resource, saved["names"], arrays["vectors"], embedding,
                    HubnessCorrectedNull.from_arrays(arrays, saved["neighbours"]),
-                   saved["thresholds"], saved.get("bars"))  # none in older models: the pooled bar
+                   saved["thresholds"], saved.get("bars"), saved.get("encoder"))  # no encoder in older models: retrain

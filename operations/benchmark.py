@@ -90,14 +90,20 @@ def main(argv=None) -> None:
                                Path(tmp, "baseline-caches"), args.rounds)
     report = {**ours, "baseline": baseline, "cpu_count": os.cpu_count()}
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    rows = [("`rasa train`, from nothing", "train_seconds", "s"),
-            ("`rasa train` after adding an intent (10 examples)", "retrain_seconds", "s"),
-            ("`rasa run` resident memory", "server_rss_mb", "MB")]
-    print("\n| measure | ours | Rasa's default pipeline |\n|---|---|---|")
-    print(f"| parse latency, in-process, median / p95 | {ours['parse_ms']['median']} / {ours['parse_ms']['p95']} ms | "
-          f"{baseline['parse_ms']['median']} / {baseline['parse_ms']['p95']} ms |")
-    for label, key, unit in rows:
-        print(f"| {label} | {ours[key]} {unit} | {baseline[key]} {unit} |")
+    print("\n" + table(report))
+
+
+def table(report: dict) -> str:
+    """Ours beside Rasa's default pipeline, one row per measure."""
+    ours, baseline = report, report["baseline"]
+    lines = ["| measure | ours | Rasa's default pipeline |", "|---|---|---|",
+             f"| parse latency, in-process, median / p95 | {ours['parse_ms']['median']} / {ours['parse_ms']['p95']} ms | "
+             f"{baseline['parse_ms']['median']} / {baseline['parse_ms']['p95']} ms |"]
+    for label, key, unit in [("`rasa train`, from nothing", "train_seconds", "s"),
+                             ("`rasa train` after adding an intent (10 examples)", "retrain_seconds", "s"),
+                             ("`rasa run` resident memory", "server_rss_mb", "MB")]:
+        lines.append(f"| {label} | {ours[key]} {unit} | {baseline[key]} {unit} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -257,14 +257,28 @@ def main(argv=None) -> int:
             cluster.stop()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print("| case | requests | errors | lost turns | recovery | language kept |\n|---|---|---|---|---|---|")
-    for case, row in report.items():
-        print(f"| {case} | {row['requests']} | {row['errors'] or 0} | {row['lost_turns']} | {row['recovery_s']} s | "
-              f"{'yes' if row['language_kept'] else 'no'} |")
-    hostile = report["hostile"]
-    print(f"\nhostile requests by status {hostile['hostile_statuses']}, the longest held "
-          f"{hostile['hostile_longest_s']} s; socket.io events answered {hostile['socketio']}")
+    print(table(report))
     return 0
+
+
+def table(report: dict) -> str:
+    """One row per case; the hostile case's statuses and waits under the table."""
+    lines = ["| case | requests | errors | lost turns | recovery | language kept | normal users' p95 |",
+             "|---|---|---|---|---|---|---|"]
+    for case, row in report.items():
+        lines.append(f"| {case} | {row['requests']} | {_counts(row['errors']) or 'none'} | {row['lost_turns']} | "
+                     f"{row['recovery_s']} s | {'yes' if row['language_kept'] else 'no'} | {row['p95_ms']} ms |")
+    hostile = report.get("hostile")
+    if hostile:
+        lines.append(f"\nHostile requests ({hostile['hostile_requests']}), by status: "
+                     f"{_counts(hostile['hostile_statuses'])}; the longest held {hostile['hostile_longest_s']} s; "
+                     f"socket.io events answered with an `error` event, by status: {_counts(hostile['socketio'])}; "
+                     f"normal users' p95 {hostile['p95_ms_without_attack']} ms without the attack.")
+    return "\n".join(lines)
+
+
+def _counts(counts: Dict[str, int]) -> str:
+    return ", ".join(f"{key} × {value}" for key, value in sorted(counts.items()))
 
 
 if __name__ == "__main__":

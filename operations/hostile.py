@@ -4,7 +4,7 @@
   bytes, JSON nested 30,000 deep, metadata nested 600-950 deep, 1 MB strings, invalid UTF-8, lone surrogates,
   every field with the wrong type, a 10,000-digit sender, look-alike content types, very long sender ids,
   10,000 emoji, garbage messages, and raw requests with ambiguous framing (`Transfer-Encoding` with
-  `Content-Length`, a length that is not a number). A well-made server answers each within seconds with a
+  `Content-Length`, a length that is not a number), 4,096 characters of dates and numbers. A well-made server answers each within seconds with a
   4xx or a normal answer, never a 5xx, and keeps serving.
 - `hostile_socketio_events(n)`: (event, data) pairs a socket.io client sends: payloads that are not objects,
   messages that are not strings or too long, sessions that are not strings.
@@ -123,6 +123,21 @@ def _emoji(rng: random.Random) -> HostileRequest:
     return HostileRequest("10,000 emoji", WEBHOOK, _chat(f"emoji-{rng.randrange(10)}", "🙂" * 10_000))
 
 
+DATES_AND_NUMBERS = ["tomorrow at 7pm", "12/05/2025", "yarın akşam 7'de", "morgen um 19 Uhr", "明天晚上7点", "غدا الساعة 7",
+                     "ថ្ងៃស្អែក ម៉ោង ៧", "4", "$12.50", "+1 555 123 4567", "3rd", "in 2 hours", "a.b@c.com", "١٢٣"]
+
+
+def _dates_and_numbers(rng: random.Random) -> HostileRequest:
+    """A message of the longest length allowed, made of dates, times and numbers in many languages: what the
+    entity extractors would find most work in (Duckling's cost grows faster than the text)."""
+    parts, length = [], 0
+    while length < 4000:
+        parts.append(rng.choice(DATES_AND_NUMBERS))
+        length += len(parts[-1]) + 1
+    return HostileRequest("dates and numbers", rng.choice([WEBHOOK, PARSE]),
+                          _chat(f"dates-{rng.randrange(10)}", " ".join(parts)[:4096], text=" ".join(parts)[:4096]))
+
+
 def _garbage(rng: random.Random) -> HostileRequest:
     text, _ = rng.choice(garbage_messages())
     return HostileRequest("garbage message", WEBHOOK, _chat(f"garbage-{rng.randrange(10)}", text))
@@ -138,7 +153,8 @@ def _ambiguous_framing(rng: random.Random) -> HostileRequest:
 
 
 KINDS = [_random_bytes, _deep_json, _deep_metadata, _huge_string, _invalid_utf8, _lone_surrogate, _wrong_types,
-         _malformed_parse, _huge_number, _look_alike_content_type, _long_sender, _emoji, _garbage, _ambiguous_framing]
+         _malformed_parse, _huge_number, _look_alike_content_type, _long_sender, _emoji, _garbage, _ambiguous_framing,
+         _dates_and_numbers]
 
 
 def hostile_requests(count: int, seed: int = 0) -> Iterator[HostileRequest]:

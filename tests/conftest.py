@@ -13,6 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # no usage reports to Rasa's servers
 
 
+_LOOP = asyncio.new_event_loop()  # one loop for the session: Rasa's in-memory stores live on it
+
+
 @pytest.fixture(scope="session")
 def embedding_cache(tmp_path_factory) -> Path:
     """A fresh embedding cache, so the session really encodes (and then reuses) everything."""
@@ -64,28 +67,30 @@ def server(trained_model, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def agent(trained_model):
-    from rasa.core.agent import Agent
+    """The trained bot with the project's endpoints.yml (its tracker store and its localized responses)."""
+    from rasa.core.agent import load_agent
+    from rasa.core.utils import AvailableEndpoints
 
-    return Agent.load(str(trained_model))
+    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
+    return _LOOP.run_until_complete(load_agent(model_path=str(trained_model), endpoints=endpoints))
 
 
 @pytest.fixture()
 def encoded_texts(monkeypatch) -> list:
-    """Records every text that really goes through the encoder (the encoder itself still runs)."""
-    from components import sentence_encoder
+    """Records every text that really goes through the encoder, with or without its pieces (the encoder still
+    runs)."""
+    from components import sentence_encoder, token_features
 
     seen = []
-    real_encode = sentence_encoder.encode
+    for module, name in ((sentence_encoder, "encode"), (token_features, "encode_with_pieces")):
+        def spy(model_name, texts, *args, real=getattr(module, name), **kwargs):
+            seen.extend(texts)
+            return real(model_name, texts, *args, **kwargs)
 
-    def spy(model_name, texts, *args, **kwargs):
-        seen.extend(texts)
-        return real_encode(model_name, texts, *args, **kwargs)
-
-    monkeypatch.setattr(sentence_encoder, "encode", spy)
+        monkeypatch.setattr(module, name, spy)
     return seen
 
 
-_LOOP = asyncio.new_event_loop()  # one loop for the session: Rasa's in-memory stores live on it
 
 
 def parse(agent, text: str) -> dict:

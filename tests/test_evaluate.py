@@ -58,6 +58,33 @@ def test_report_structure_for_both_configs(evaluation):
     assert report["tests"]["xsid_tr_test.conll"]["by_language"] == {}
 
 
+def test_entities_are_scored_per_file_and_language_for_both_configs(evaluation):
+    _, report = evaluation
+    for result in (report, report["baseline"]):
+        entities = result["tests"]["xsid_tr_test.conll"]["entities"]
+        assert {"f1", "precision", "recall", "n", "by_type"} <= set(entities) and entities["n"] > 0
+        assert all({"f1", "n"} == set(scores) for scores in entities["by_type"].values())
+        assert set(result["tests"]["translated_test.csv"]) >= {"accuracy"}  # no annotations there: no entity scores
+        assert "entities" not in result["tests"]["translated_test.csv"]
+
+
+def test_entity_scores_are_those_of_the_predictions(evaluation):
+    """An exact span counts once: recomputed from predictions.csv, the scores are the report's."""
+    import ast
+
+    import pandas as pd
+
+    from training.metrics import span_scores
+
+    out, report = evaluation
+    rows = pd.read_csv(out / "predictions.csv", keep_default_na=False)
+    rows = rows[rows["test"] == "xsid_tr_test.conll"]
+    scores = span_scores([ast.literal_eval(v) for v in rows["entities"]],
+                         [ast.literal_eval(v) for v in rows["predicted_entities"]])
+    reported = report["tests"]["xsid_tr_test.conll"]["entities"]
+    assert scores == {key: value for key, value in reported.items() if key != "dates"}
+
+
 def test_multilingual_pipeline_transfers_to_turkish(evaluation):
     _, report = evaluation
     assert report["tests"]["xsid_tr_test.conll"]["accuracy"] >= 0.75

@@ -73,6 +73,37 @@ def test_cached_and_fresh_features_agree(featurizer):
     np.testing.assert_allclose(sentence_vector(again), sentence_vector(fresh), atol=1e-5)
 
 
+def test_each_word_gets_a_vector_from_the_same_forward_pass(featurizer, monkeypatch):
+    from components import sentence_encoder
+    from components.word_tokenizer import WordTokenizer
+
+    encoder = sentence_encoder.load_encoder(featurizer.model_name, featurizer.runtime)
+    passes = []
+    real_forward = encoder.forward
+    monkeypatch.setattr(encoder, "forward", lambda *args, **kwargs: passes.append(1) or real_forward(*args, **kwargs))
+    message, = WordTokenizer(WordTokenizer.get_default_config()).process(messages("ហាងបើកម៉ោងប៉ុន្មាន?"))
+    featurizer.process([message])
+    sequence, sentence = message.get_dense_features("text")
+    assert passes == [1]  # one run of the encoder for the sentence and its words
+    assert sequence.features.shape == (len(message.get("text_tokens")), 384) and len(message.get("text_tokens")) == 4
+    np.testing.assert_allclose(sentence.features[0], sentence_encoder.encode(
+        featurizer.model_name, [message.get("text")], "query: ", 1, runtime=featurizer.runtime)[0], atol=1e-6)
+    assert np.allclose(np.linalg.norm(sequence.features, axis=1), 1.0, atol=1e-3)  # each word: its pieces' mean
+
+
+def test_a_zalgo_word_keeps_its_place(featurizer):
+    from components.word_tokenizer import WordTokenizer
+    from operations.hostile import zalgo
+
+    message, = WordTokenizer(WordTokenizer.get_default_config()).process(messages(zalgo("hello") + " there"))
+    featurizer.process([message])
+    vectors = message.get_dense_features("text")[0].features
+    plain, = WordTokenizer(WordTokenizer.get_default_config()).process(messages("hello there"))
+    featurizer.process([plain])
+    similarity = vectors @ plain.get_dense_features("text")[0].features.T
+    assert list(similarity.argmax(axis=1)) == [0, 1] and similarity.diagonal().min() > 0.9
+
+
 def test_missing_encoder_says_what_to_do(tmp_path):
     with pytest.raises(EncoderNotFound, match="no-such-model"):
         build_component(SentenceEmbeddingFeaturizer, LocalModelStorage(tmp_path), "featurizer",

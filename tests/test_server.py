@@ -62,7 +62,7 @@ def test_bad_request_gets_a_4xx_and_the_server_keeps_serving(server, name):
 
 
 def test_hostile_requests_get_a_4xx_or_an_answer_never_a_5xx(server):
-    requests_sent = list(hostile_requests(56))
+    requests_sent = list(hostile_requests(60))
     answers = [request.send(server.url, timeout=10) for request in requests_sent]
     statuses = [status for status, _ in answers]
     assert all(isinstance(status, int) and status < 500 for status in statuses), statuses
@@ -250,3 +250,37 @@ def test_open_loop_load_reports_what_the_readme_quotes(server, tmp_path):
     assert code == 0 and report["mode"] == "open loop" and report["offered_rate"] == 5
     assert {"messages_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "lost"} <= set(report)
     assert report["answered"] == report["messages_sent"] > 5 and report["errors"] == report["lost"] == 0
+
+
+# Bookings and orders through REST, as a chat widget sends them: slots filled from entities in the user's language,
+# answered with the values written the way that language writes them (bot/nlg.py).
+BOOKINGS_IN_ONE_MESSAGE = [
+    ("tr", "Yarın akşam 7'de 4 kişilik bir masa ayırtmak istiyorum", "Tamamdır", "19:00"),
+    ("de", "Ich möchte einen Tisch für 4 Personen morgen um 19 Uhr reservieren", "Erledigt", "19:00"),
+]
+
+
+@pytest.mark.parametrize("language, text, confirmed, hour", BOOKINGS_IN_ONE_MESSAGE)
+def test_a_booking_in_one_message_fills_both_slots(server, language, text, confirmed, hour):
+    sender = f"booking-{language}"
+    answer = server.say(sender, text)[0]
+    slots = server.tracker(sender)["slots"]
+    assert slots["party_size"] == 4 and "T19:00:00" in slots["time"], slots
+    assert answer.startswith(confirmed) and hour in answer and "T19" not in answer, answer  # not the ISO string
+
+
+def test_a_khmer_booking_over_two_turns_fills_both_slots(server):
+    asked = server.say("booking-km", "ខ្ញុំចង់កក់តុសម្រាប់ ៤ នាក់")[0]  # I want to book a table for 4 people
+    assert asked.startswith("សម្រាប់ថ្ងៃណា"), asked  # "for which day and time?", in Khmer
+    confirmed = server.say("booking-km", "ថ្ងៃស្អែក ម៉ោង ៧ យប់")[0]  # tomorrow, 7 at night
+    assert confirmed.startswith("រួចរាល់"), confirmed
+    slots = server.tracker("booking-km")["slots"]
+    assert slots["party_size"] == 4 and "T19:00:00" in slots["time"] and slots["language"] == "km", slots
+
+
+@pytest.mark.parametrize("text, number", [("Where is my order #A12345?", "A12345"),
+                                          ("Siparişim 48213 numaralı, nerede?", "48213")])
+def test_an_order_number_in_any_language_is_kept_and_answered(server, text, number):
+    sender = f"order-{number}"
+    assert number in server.say(sender, text)[0]
+    assert str(server.tracker(sender)["slots"]["order_number"]) == number

@@ -8,7 +8,8 @@ Turkish). Each fold trains CONFIG through Rasa on the English rows of the other 
 held-out rows, in English and in translation: sentences the bot never saw in any language, as in real use.
 (Testing on the translation of the training file itself mostly measures whether a translation lands next
 to its own original: the encoder variants we compared all tie there.) Writes DIR/report.json with the
-held-out accuracy per fold and overall, and the calibration error overall, in both languages.
+held-out accuracy per fold and overall, and the calibration error overall, in both languages; where the files
+annotate entities (xSID's slots), `entity_f1` too: exact-span F1 over all held-out sentences, in both languages.
 """
 import argparse
 import json
@@ -20,8 +21,8 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from training.datasets import load_examples
-from training.evaluate import evaluate_config, quiet_rasa_logs
-from training.metrics import calibration_error
+from training.evaluate import evaluate_config, has_entities, quiet_rasa_logs
+from training.metrics import calibration_error, span_scores
 
 
 def paired(train: pd.DataFrame, translation: pd.DataFrame) -> pd.DataFrame:
@@ -60,11 +61,16 @@ def main(argv=None) -> int:
                    for name, frame in scored.groupby("test")}
     report = {"config": str(args.config), "train": str(args.train), "translation": str(args.translation),
               "folds": folds, "accuracy": accuracy, "calibration_error": calibration}
+    if has_entities(scored):
+        report["entity_f1"] = {name: span_scores(frame["entities"], frame["predicted_entities"])["f1"]
+                               for name, frame in scored.groupby("test")}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"held-out accuracy over {args.folds} folds: English {accuracy['english']:.3f}, translation "
           f"({args.translation.name}) {accuracy['translation']:.3f}; calibration error "
-          f"{calibration['english']:.3f} / {calibration['translation']:.3f}")
+          f"{calibration['english']:.3f} / {calibration['translation']:.3f}"
+          + (f"; entity F1 {report['entity_f1']['english']:.3f} / {report['entity_f1']['translation']:.3f}"
+             if "entity_f1" in report else ""))
     return 0
 
 

@@ -5,15 +5,20 @@
 
 Trains the NLU pipeline of CONFIG on the English TRAIN file (`rasa.model_training.train_nlu`), parses
 every TEST message one at a time with `Agent.parse_message`, as a running bot does, and writes
-DIR/report.json, DIR/accuracy_by_language.png, DIR/confusion_matrix.png and DIR/calibration.png.
+DIR/report.json, DIR/accuracy_by_language.png, DIR/entities_by_language.png (where the tests annotate entities),
+DIR/confusion_matrix.png and DIR/calibration.png.
 `accuracy` scores the top intent other than `nlu_fallback`; `fallback_rate` says how often the
 FallbackClassifier stepped in; `calibration_error` how far that intent's confidence is from accuracy (small
-in every language: a fallback threshold means the same in every language).
+in every language: a fallback threshold means the same in every language). Where the test files annotate
+entities (Rasa's markup, xSID's slot tags), `entities` has exact span-level `f1`, `precision`, `recall` over all
+types the training data annotates and `by_type`, and `dates`: the share of gold dates a predicted date or time
+overlaps and the share of predicted dates and times with an ISO 8601 value; per file and per language.
 """
 import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -25,10 +30,12 @@ import pandas as pd
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
-from training.datasets import DatasetError, load_examples, rasa_safe_names, write_rasa_nlu
-from training.metrics import calibration_error, percentile
+from training.datasets import DatasetError, load_examples, rasa_safe_names, safe_name, write_rasa_nlu
+from training.metrics import calibration_error, percentile, span_scores
 
 FALLBACK_INTENT = "nlu_fallback"
+TIME_TYPES = {"time", "datetime"}  # a date or time: Duckling's dimension, xSID's slot
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?")
 MAX_CONFUSIONS = 30
 
 
@@ -46,6 +53,7 @@ def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataF
     write_rasa_nlu(train, workdir / "train.yml", names)
     names.update(extra_intents or {})
     original_name = {safe: name for name, safe in names.items()}
+    entity_types = {safe_name(e["entity"]): e["entity"] for entities in train.get("entities", []) for e in entities}
     os.environ["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")  # measure a real training
 
     started = time.perf_counter()
@@ -59,7 +67,7 @@ def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataF
     latencies: List[float] = []
     results, all_scored = {}, []
     for test_name, frame in tests.items():
-        predicted, confidences, fell_back, milliseconds = [], [], [], []
+        predicted, confidences, fell_back, milliseconds, entities, times = [], [], [], [], [], []
         for text in tqdm(frame["text"], desc=f"{config.name} on {test_name}", unit="msg"):
             started = time.perf_counter()
             parsed = loop.run_until_complete(agent.parse_message(text))
@@ -68,8 +76,11 @@ def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataF
             predicted.append(original_name.get(name, name))
             confidences.append(confidence)
             fell_back.append((parsed.get("intent") or {}).get("name") == FALLBACK_INTENT)
+            entities.append(learned_entities(parsed, entity_types))
+            times.append(time_entities(parsed))
         latencies += milliseconds
-        scored = frame.assign(predicted=predicted, confidence=confidences, fell_back=fell_back, latency_ms=milliseconds)
+        scored = frame.assign(predicted=predicted, confidence=confidences, fell_back=fell_back, latency_ms=milliseconds,
+                              predicted_entities=entities, predicted_times=times)
         all_scored.append(scored.assign(test=test_name))
         results[test_name] = score_test(scored, known_intents=set(names))
     loop.close()
@@ -83,6 +94,26 @@ def evaluate_config(config: Path, train: pd.DataFrame, tests: Dict[str, pd.DataF
     return report, pd.concat(all_scored, ignore_index=True)
 
 
+def learned_entities(parsed: dict, entity_types: Dict[str, str]) -> List[dict]:
+    """The entities of the types the training data annotates, under their original names (others, such as the
+    `language` entity or Duckling's own dimensions, are not what the test files annotate: Rasa's `rasa test nlu`
+    drops Duckling's output too)."""
+    return [{**entity, "entity": entity_types[entity["entity"]]} for entity in parsed.get("entities") or []
+            if entity.get("entity") in entity_types]
+
+
+def time_entities(parsed: dict) -> List[dict]:
+    """Entities that are dates or times: named so (`time`, xSID's `datetime`), or holding an ISO 8601 value."""
+    return [{key: entity.get(key) for key in ("start", "end", "entity", "value")} for entity in parsed.get("entities") or []
+            if entity.get("entity") in TIME_TYPES or is_iso_time(entity.get("value"))]
+
+
+def is_iso_time(value) -> bool:
+    if isinstance(value, dict):
+        return any(is_iso_time(value.get(end)) for end in ("from", "to"))
+    return isinstance(value, str) and ISO_TIME.match(value) is not None
+
+
 def top_intent(parsed: dict) -> Tuple[Optional[str], float]:
     """The best intent that is not the fallback, and its confidence (the FallbackClassifier keeps the
     ranking below it)."""
@@ -94,14 +125,37 @@ def top_intent(parsed: dict) -> Tuple[Optional[str], float]:
 
 def score_test(scored: pd.DataFrame, known_intents: set) -> dict:
     result = scores(scored)
+    if has_entities(scored):
+        result["entities"] = entity_scores(scored)
     unknown = scored.loc[~scored["intent"].isin(known_intents), "intent"].value_counts()
     result["unknown_intents"] = {name: int(count) for name, count in unknown.items()}
     if "language" in scored.columns:
-        result["by_language"] = {language: scores(group)
+        result["by_language"] = {language: {**scores(group), **({"entities": entity_scores(group)}
+                                                                if has_entities(group) else {})}
                                  for language, group in scored.groupby("language", sort=True)}
     else:
         result["by_language"] = {}
     return result
+
+
+def entity_scores(scored: pd.DataFrame) -> dict:
+    return {**span_scores(scored["entities"], scored["predicted_entities"]), "dates": date_scores(scored)}
+
+
+def date_scores(scored: pd.DataFrame) -> dict:
+    """How many gold dates (TIME_TYPES) a predicted date or time overlaps, and how many predicted dates and times
+    carry a normalised value (ISO 8601)."""
+    gold = [(g, scored_times) for entities, scored_times in zip(scored["entities"], scored["predicted_times"])
+            for g in entities if g["entity"] in TIME_TYPES]
+    found = sum(any(p["start"] < g["end"] and g["start"] < p["end"] for p in times) for g, times in gold)
+    predicted = [p for times in scored["predicted_times"] for p in times]
+    with_value = sum(is_iso_time(p["value"]) for p in predicted)
+    return {"gold": len(gold), "overlapped": found, "overlapped_share": round(found / len(gold), 4) if gold else None,
+            "predicted": len(predicted), "with_value_share": round(with_value / len(predicted), 4) if predicted else None}
+
+
+def has_entities(scored: pd.DataFrame) -> bool:
+    return "entities" in scored.columns and any(len(entities) for entities in scored["entities"])
 
 
 def scores(scored: pd.DataFrame) -> dict:
@@ -120,19 +174,31 @@ def scores(scored: pd.DataFrame) -> dict:
 
 
 def table(report: dict) -> str:
-    """The README's table: one row per test file (and per language inside it)."""
+    """One row per test file (and per language inside it): intent accuracy and macro F1, entity span F1 and the
+    share of gold dates a predicted date overlaps, and the baseline's accuracy and entity F1 beside them."""
     baseline = report.get("baseline")
-    header = "| test | n | accuracy | macro F1 |" + (" baseline accuracy | baseline macro F1 |" if baseline else "")
+    header = "| test | n | accuracy | macro F1 | entity F1 | dates found |" + (
+        " baseline accuracy | baseline entity F1 |" if baseline else "")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, result in report["tests"].items():
         rows = [(name, result)] + [(f"{name} [{lang}]", r) for lang, r in result["by_language"].items()]
         for label, row in rows:
+            cells = [label, row["n"], f"{row['accuracy']:.3f}", f"{row['macro_f1']:.3f}", _entity_f1(row),
+                     _dates_found(row)]
             other = _lookup(baseline, name, label) if baseline else None
-            cells = [label, row["n"], f"{row['accuracy']:.3f}", f"{row['macro_f1']:.3f}"]
             if other:
-                cells += [f"{other['accuracy']:.3f}", f"{other['macro_f1']:.3f}"]
+                cells += [f"{other['accuracy']:.3f}", _entity_f1(other)]
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
+
+
+def _entity_f1(row: dict) -> str:
+    return f"{row['entities']['f1']:.3f}" if "entities" in row else "–"
+
+
+def _dates_found(row: dict) -> str:
+    share = (row.get("entities") or {}).get("dates", {}).get("overlapped_share")
+    return f"{share:.2f}" if share is not None else "–"
 
 
 def _lookup(baseline: dict, name: str, label: str) -> Optional[dict]:
@@ -162,7 +228,7 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline", type=Path, help="a second config, evaluated on the same data")
     args = parser.parse_args(argv)
 
-    from training.plots import plot_accuracy_by_language, plot_calibration, plot_confusion_matrix
+    from training.plots import entity_f1, plot_accuracy_by_language, plot_calibration, plot_confusion_matrix
 
     quiet_rasa_logs()
 
@@ -181,6 +247,7 @@ def main(argv=None) -> int:
     predictions.to_csv(args.out / "predictions.csv", index=False)
     (args.out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     plot_accuracy_by_language(report, args.out / "accuracy_by_language.png")
+    plot_accuracy_by_language(report, args.out / "entities_by_language.png", entity_f1, "entity F1 (exact spans)")
     plot_confusion_matrix(predictions, args.out / "confusion_matrix.png", title=str(args.config))
     plot_calibration(predictions, args.out / "calibration.png", title=str(args.config))
     print(table(report))

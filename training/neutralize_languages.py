@@ -11,7 +11,9 @@ language sits. Two changes, both written into the folder, take most of that away
    languages are removed (all-but-the-top: subtract the mean, project out the top principal directions),
    so that a head trained on English cannot learn them as "English" (`components/language_neutral.py`),
    followed by `Normalize`.
-Because both live in the encoder, every component that uses it (featurizer, zero-shot descriptions) sees
+3. The same for words: the mean word vector of each hidden layer over the same text (`word_centres.npy`),
+   which the featurizer subtracts from the word vectors the entity head reads.
+Because all three live in the encoder, every component that uses it (featurizer, zero-shot descriptions) sees
 the same space. Refitting starts from the folder's own modules (kept in modules.plain.json): it replaces,
 never stacks. `make setup` runs this on the embedded encoder; for a hub model, save it to a folder first
 (`SentenceTransformer(name).save(folder)`) and point --model at that folder (the folder then needs this
@@ -111,6 +113,31 @@ def set_hidden_states(folder: Path, enabled: bool) -> None:
     path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
+def sentence_and_word_means(folder: Path, texts: list, prompt: str, chunk: int = 128) -> tuple:
+    """Every text's sentence vector, and the mean word vector of each hidden layer over all their words (from
+    the same forward passes, in chunks: all layers of every piece would not fit in memory)."""
+    from tqdm import tqdm
+
+    from components.token_features import encode_with_pieces
+    from components.word_tokenizer import words
+
+    layers = list(range(hidden_layer_count(folder)))
+    sentences, total, count = [], 0.0, 0
+    for start in tqdm(range(0, len(texts), chunk), desc="Sentences and words", unit="chunk"):
+        batch = texts[start: start + chunk]
+        for text, encoded in zip(batch, encode_with_pieces(str(folder), batch, prompt, "torch", layers, 64)):
+            sentences.append(encoded.sentence)
+            vectors = encoded.word_vectors([(w.start, w.end) for w in words(text)])
+            total, count = total + vectors.sum(axis=0), count + len(vectors)
+    return np.stack(sentences), (total / max(count, 1)).reshape(len(layers), -1).astype(np.float32)
+
+
+def hidden_layer_count(folder: Path) -> int:
+    """Hidden states the transformer gives: its layers and the embeddings (1 when it gives only the last)."""
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    return config["num_hidden_layers"] + 1 if config.get("output_hidden_states") else 1
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=Path(sentence_encoder.EMBEDDED_ENCODER),
@@ -134,9 +161,9 @@ def main(argv=None) -> None:
     if args.last_layers:
         write_pooling(args.model, args.last_layers)
     print(f"Encoding {len(texts)} sentences from {args.texts}")
-    encoder = sentence_encoder.read_encoder(str(args.model))  # not the shared copy: the folder has just changed
-    vectors = encoder.encode(texts, prompt=args.prompt, batch_size=64, show_progress_bar=True, convert_to_numpy=True)
+    vectors, centres = sentence_and_word_means(args.model, texts, args.prompt)
     write_layer(args.model, fit_layer(vectors, args.directions))
+    np.save(args.model / sentence_encoder.WORD_CENTRES_FILE, centres)
     print(f"Wrote pooling over the last {args.last_layers or 'original'} layer(s) and a language-neutral layer "
           f"(mean + {args.directions} direction(s)) into {args.model}")
 

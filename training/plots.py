@@ -1,4 +1,4 @@
-"""Pictures of evaluation results: accuracy per language, confusion matrix, calibration."""
+"""Pictures of evaluation results: intent accuracy and entity F1 per language, confusion matrix, calibration."""
 from pathlib import Path
 
 import matplotlib
@@ -11,23 +11,34 @@ import pandas as pd  # noqa: E402
 from training.metrics import reliability  # noqa: E402
 
 
-def accuracy_rows(report: dict) -> dict:
-    """{label: accuracy} per test file, or per language inside a file that has a language column."""
+def accuracy_rows(report: dict, score=lambda result: result["accuracy"]) -> dict:
+    """{label: score} per test file, or per language inside a file that has a language column (files without
+    the score, such as entity F1 where a file annotates no entities, are left out)."""
     rows = {}
     for name, result in report["tests"].items():
         by_language = result["by_language"]
-        if by_language:
-            rows.update({f"{name} [{lang}]": r["accuracy"] for lang, r in by_language.items()})
-        else:
-            rows[name.split(".")[0] if name.endswith(".conll") else name] = result["accuracy"]
+        parts = {f"{name} [{lang}]": r for lang, r in by_language.items()} if by_language else {
+            name.split(".")[0] if name.endswith(".conll") else name: result}
+        for label, part in parts.items():
+            try:
+                rows[label] = score(part)
+            except KeyError:
+                continue
     return rows
 
 
-def plot_accuracy_by_language(report: dict, path: Path) -> None:
-    ours = accuracy_rows(report)
+def entity_f1(result: dict) -> float:
+    return result["entities"]["f1"]
+
+
+def plot_accuracy_by_language(report: dict, path: Path, score=lambda result: result["accuracy"],
+                              measure: str = "intent accuracy") -> None:
+    ours = accuracy_rows(report, score)
+    if not ours:
+        return
     series = {Path(report["config"]).name: ours}
     if report.get("baseline"):
-        series[Path(report["baseline"]["config"]).name + " (baseline)"] = accuracy_rows(report["baseline"])
+        series[Path(report["baseline"]["config"]).name + " (baseline)"] = accuracy_rows(report["baseline"], score)
     labels = list(ours)
     width = 0.8 / len(series)
     figure, axes = plt.subplots(figsize=(max(6, 0.8 * len(labels) + 2), 4.5))
@@ -38,7 +49,7 @@ def plot_accuracy_by_language(report: dict, path: Path) -> None:
     axes.set_xticklabels(labels, rotation=30, ha="right")
     axes.set_ylim(0, 1.12)
     axes.set_yticks(np.linspace(0, 1, 6))
-    axes.set_ylabel("intent accuracy")
+    axes.set_ylabel(measure)
     axes.set_title(f"Trained on {Path(report['train']).name} ({report['n_train']} examples)")
     axes.grid(axis="y", alpha=0.3)
     axes.legend(loc="upper center", ncol=len(series), fontsize=8)

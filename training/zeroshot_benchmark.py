@@ -187,17 +187,7 @@ def main(argv=None) -> int:
                                    "false_capture": false_capture(predictions_declared, set(declared[LABELS_KEY]))}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print("| language | unseen intents: accuracy | seen: accuracy | seen, without zero-shot |")
-    print("|---|---|---|---|")
-    for language, row in languages.items():
-        print(f"| {language} | {row['unseen_accuracy']:.3f} ({row['n_unseen']}) | {row['seen_accuracy']:.3f} | "
-              f"{row['seen_accuracy_without_fallback']:.3f} |")
-    mean = report["mean_non_english"]
-    if mean:
-        print(f"| mean of non-English | {mean['unseen_accuracy']:.3f} | {mean['seen_accuracy']:.3f} | "
-              f"{mean['seen_accuracy_without_fallback']:.3f} |")
-    print(f"\nadded parse latency: median {added['median']} ms, p95 {added['p95']} ms\n")
-    print_false_capture(report)
+    print(accuracy_table(report) + "\n\n" + false_capture_table(report))
     from training.plots import plot_false_capture
 
     columns = {"the three xSID labels": report["false_capture"]}
@@ -207,17 +197,33 @@ def main(argv=None) -> int:
     return 0
 
 
-def print_false_capture(report: dict) -> None:
+def accuracy_table(report: dict) -> str:
+    """Unseen and seen intents per language, and what the zero-shot step adds to a parse."""
+    lines = ["| language | unseen intents: accuracy | seen: accuracy | seen, without zero-shot |", "|---|---|---|---|"]
+    for language, row in report["languages"].items():
+        lines.append(f"| {language} | {row['unseen_accuracy']:.3f} ({row['n_unseen']}) | {row['seen_accuracy']:.3f} | "
+                     f"{row['seen_accuracy_without_fallback']:.3f} |")
+    mean = report["mean_non_english"]
+    if mean:
+        lines.append(f"| mean of non-English | {mean['unseen_accuracy']:.3f} | {mean['seen_accuracy']:.3f} | "
+                     f"{mean['seen_accuracy_without_fallback']:.3f} |")
+    added = report["latency_ms"]
+    return "\n".join(lines) + f"\n\nAdded parse latency: median {added['median']} ms, p95 {added['p95']} ms."
+
+
+def false_capture_table(report: dict) -> str:
+    """The share of messages about something else that a zero-shot label takes, per corpus and language."""
     columns = [("the three xSID labels", report["false_capture"])]
     if "config_labels" in report:
         columns.append((f"config.yml's {', '.join(report['config_labels']['labels'])}",
                         report["config_labels"]["false_capture"]))
-    print("| corpus | language | " + " | ".join(f"false capture, {name}" for name, _ in columns) + " |")
-    print("|---|---|" + "---|" * len(columns))
+    lines = ["| corpus | language | " + " | ".join(f"false capture, {name}" for name, _ in columns) + " |",
+             "|---|---|" + "---|" * len(columns)]
     for corpus in ("xsid", "tatoeba"):
         for language in columns[0][1][corpus]:
             cells = [f"{rates[corpus].get(language, float('nan')):.2%}" for _, rates in columns]
-            print(f"| {corpus} | {language} | " + " | ".join(cells) + " |")
+            lines.append(f"| {corpus} | {language} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,227 @@
+"""Entities learned from English annotations in Rasa's markup, extracted in any language.
+
+A small head over the featurizer's word vectors (the body stays frozen, as for intents): each word and its
+neighbours go through one hidden layer to a BILOU tag of the entity type, and, where the training data has
+them, of its role and group. Decoding keeps the tags a valid BILOU sequence (Viterbi over the tag
+probabilities), and Rasa's own machinery turns tags into entities, so the output is what DIET's would be.
+Because the word vectors come from a multilingual encoder, `[Istanbul](city)` learned in English finds
+"İstanbul" in a Turkish sentence. docs/decisions has the measurements behind the defaults.
+"""
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text, Type
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.nlu.utils import bilou_utils
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import (ENTITIES, ENTITY_ATTRIBUTE_GROUP, ENTITY_ATTRIBUTE_ROLE, ENTITY_ATTRIBUTE_TYPE,
+                                       NO_ENTITY_TAG, SPLIT_ENTITIES_BY_COMMA, TEXT)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.bilou_decoding import valid_bilou_path
+
+logger = logging.getLogger(__name__)
+
+CONTEXT_KEY = "context_words"
+HIDDEN_UNITS_KEY = "hidden_units"
+DROPOUT_KEY = "dropout"
+EPOCHS_KEY = "epochs"
+BATCH_SIZE_KEY = "batch_size"
+LEARNING_RATE_KEY = "learning_rate"
+RANDOM_SEED_KEY = "random_seed"
+WEIGHTS_FILE, TAGS_FILE = "entity_head.npz", "entity_tags.json"
+# A message's per-word probability of each entity type (any of its BILOU tags), for the components after this one:
+# the StructuredEntityExtractor names a number or a time the head did not mark with the type the head leans to.
+ENTITY_TYPE_SCORES = "entity_type_scores"
+TAG_NAMES = (ENTITY_ATTRIBUTE_TYPE, ENTITY_ATTRIBUTE_ROLE, ENTITY_ATTRIBUTE_GROUP)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """BILOU tagger over the word vectors of the previous featurizer, trained on the English annotations."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [Tokenizer, DenseFeaturizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["tensorflow"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # Words on each side whose vectors join a word's own (0: the word alone).
+            CONTEXT_KEY: 1,
+            # Width of the hidden layer shared by the entity, role and group tags.
+            HIDDEN_UNITS_KEY: 256,
+            # Dropout on the word vectors and on the hidden layer: the head must not learn English word forms.
+            DROPOUT_KEY: 0.3,
+            # Passes over the annotated examples.
+            EPOCHS_KEY: 200,
+            # Sentences per gradient step.
+            BATCH_SIZE_KEY: 32,
+            # Adam step size.
+            LEARNING_RATE_KEY: 1e-3,
+            # Same seed, same data: same model.
+            RANDOM_SEED_KEY: 42,
+            # Rasa's option: whether "[Berlin](city), [Paris](city)"-like lists become one entity or several.
+            SPLIT_ENTITIES_BY_COMMA: True,
+        }
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if int(config[CONTEXT_KEY]) < 0 or int(config[HIDDEN_UNITS_KEY]) < 1:
+            raise InvalidConfigException(f"{cls.__name__}: `{CONTEXT_KEY}` >= 0 and `{HIDDEN_UNITS_KEY}` >= 1.")
+        if not 0 <= config[DROPOUT_KEY] < 1:
+            raise InvalidConfigException(f"{cls.__name__}: `{DROPOUT_KEY}` must be in [0, 1).")
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 layers: Optional[List[np.ndarray]] = None, tags: Optional[Dict[Text, List[Text]]] = None) -> None:
+        self.validate_config(config)
+        self.component_config = config
+        self._model_storage, self._resource = model_storage, resource
+        self.layers = layers or []  # hidden kernel, hidden bias, then (kernel, bias) per tag name
+        self.tags = tags or {}  # {tag name: tags in output order}; only the tag names the training data had
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "KerasEntityExtractor":
+        return cls({**cls.get_default_config(), **config}, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in self.filter_trainable_entities(training_data.nlu_examples)
+                    if m.get(TOKENS_NAMES[TEXT]) and m.get_dense_features(TEXT)[0] is not None]
+        annotated = [m for m in examples if m.get(ENTITIES)]
+        if not annotated:
+            logger.debug(f"{type(self).__name__}: no entity annotations; nothing to train.")
+            return self._resource
+        for message in examples:
+            bilou_utils.apply_bilou_schema_to_message(message)
+        self.tags = {name: tags for name in TAG_NAMES if len(tags := self._tag_list(examples, name)) > 1}
+        inputs = [self._windows(m) for m in examples]
+        targets = {name: [np.array([tags.index(t) for t in self._bilou(m, name)]) for m in examples]
+                   for name, tags in self.tags.items()}
+        self.layers = self._fit(inputs, targets)
+        self.persist()
+        return self._resource
+
+    @staticmethod
+    def _bilou(message: Message, name: Text) -> List[Text]:
+        tags = message.get(bilou_utils.get_bilou_key_for_tag(name))
+        return tags or [NO_ENTITY_TAG] * len(message.get(TOKENS_NAMES[TEXT]))
+
+    def _tag_list(self, examples: List[Message], name: Text) -> List[Text]:
+        seen = {tag for m in examples for tag in self._bilou(m, name)} - {NO_ENTITY_TAG}
+        return [NO_ENTITY_TAG] + sorted(seen)
+
+    def _windows(self, message: Message) -> np.ndarray:
+        """(words, (2 * context + 1) * dim): each word's vector beside its neighbours' (zeros past the ends)."""
+        words = message.get_dense_features(TEXT)[0].features
+        context = int(self.component_config[CONTEXT_KEY])
+        padded = np.pad(words, ((context, context), (0, 0)))
+        return np.concatenate([padded[i: i + len(words)] for i in range(2 * context + 1)], axis=1).astype(np.float32)
+
+    def _fit(self, inputs: List[np.ndarray], targets: Dict[Text, List[np.ndarray]]) -> List[np.ndarray]:
+        """One hidden ReLU layer over every word's window, a softmax per tag name; the words of all sentences are
+        trained together (each word's window already holds its context)."""
+        import tensorflow as tf
+        from tqdm.keras import TqdmCallback
+
+        config = self.component_config
+        tf.keras.utils.set_random_seed(config[RANDOM_SEED_KEY])
+        features = np.concatenate(inputs)
+        words = tf.keras.Input(shape=(features.shape[1],), name="word_windows")
+        hidden = tf.keras.layers.Dropout(config[DROPOUT_KEY])(words)
+        hidden = tf.keras.layers.Dense(config[HIDDEN_UNITS_KEY], activation="relu")(hidden)
+        hidden = tf.keras.layers.Dropout(config[DROPOUT_KEY])(hidden)
+        outputs = [tf.keras.layers.Dense(len(tags), activation="softmax", name=name)(hidden)
+                   for name, tags in self.tags.items()]
+        model = tf.keras.Model(words, outputs)
+        model.compile(optimizer=tf.keras.optimizers.Adam(config[LEARNING_RATE_KEY]),
+                      loss=["sparse_categorical_crossentropy"] * len(outputs))
+        model.fit(features, [np.concatenate(targets[name]) for name in self.tags], epochs=config[EPOCHS_KEY],
+                  batch_size=config[BATCH_SIZE_KEY] * 8, shuffle=True, verbose=0,
+                  callbacks=[TqdmCallback(verbose=0, desc=type(self).__name__)])
+        return [weight.numpy() for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)
+                for weight in (layer.kernel, layer.bias)]
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if not self.tags:
+            return messages  # the training data had no entity annotations: there is nothing to find
+        for message in messages:
+            tokens = message.get(TOKENS_NAMES[TEXT]) or []
+            if not tokens or message.get_dense_features(TEXT)[0] is None:
+                continue
+            entities = self.add_extractor_name(self._entities(message, tokens))
+            message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+        return messages
+
+    def _entities(self, message: Message, tokens) -> List[Dict[Text, Any]]:
+        """Tags for the words the encoder read (those past its window have no vector: nothing to tag them by)."""
+        windows = self._windows(message)
+        read = np.flatnonzero(message.get_dense_features(TEXT)[0].features.any(axis=1))
+        tokens, windows = tokens[: read[-1] + 1 if len(read) else 0], windows[: read[-1] + 1 if len(read) else 0]
+        if not tokens:
+            return []
+        probabilities = self.predict_proba(windows)
+        message.set(ENTITY_TYPE_SCORES, self._type_scores(probabilities[ENTITY_ATTRIBUTE_TYPE]))
+        tags, confidences = {}, {}
+        for name, rows in probabilities.items():
+            if name == ENTITY_ATTRIBUTE_TYPE:
+                path = valid_bilou_path(np.log(rows + 1e-9), self.tags[name])
+            else:
+                path = rows.argmax(axis=1)
+            tags[name] = [self.tags[name][i] for i in path]
+            confidences[name] = rows[np.arange(len(path)), path].tolist()
+        return self.convert_predictions_into_entities(message.get(TEXT), tokens, tags,
+                                                      self._split_entities_config(), confidences)
+
+    def _type_scores(self, rows: np.ndarray) -> Dict[Text, List[float]]:
+        scores: Dict[Text, np.ndarray] = {}
+        for column, tag in enumerate(self.tags[ENTITY_ATTRIBUTE_TYPE]):
+            if tag != NO_ENTITY_TAG:
+                name = bilou_utils.tag_without_prefix(tag)
+                scores[name] = scores.get(name, 0.0) + rows[:, column]
+        return {name: values.round(4).tolist() for name, values in scores.items()}
+
+    def _split_entities_config(self) -> Dict[Text, bool]:
+        return {SPLIT_ENTITIES_BY_COMMA: self.component_config[SPLIT_ENTITIES_BY_COMMA]}
+
+    def predict_proba(self, windows: np.ndarray) -> Dict[Text, np.ndarray]:
+        """{tag name: (words, tags) probabilities}: the trained Keras layers' forward pass in NumPy."""
+        hidden = np.maximum(windows @ self.layers[0] + self.layers[1], 0.0)
+        outputs = {}
+        for index, name in enumerate(self.tags):
+            logits = hidden @ self.layers[2 + 2 * index] + self.layers[3 + 2 * index]
+            exponentials = np.exp(logits - logits.max(axis=1, keepdims=True))
+            outputs[name] = exponentials / exponentials.sum(axis=1, keepdims=True)
+        return outputs
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            np.savez(directory / WEIGHTS_FILE, *self.layers)
+            (directory / TAGS_FILE).write_text(json.dumps(self.tags), encoding="utf-8")
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "KerasEntityExtractor":
+        config = {**cls.get_default_config(), **config}
+        try:
+            with model_storage.read_from(resource) as directory:
+                tags = json.loads((directory / TAGS_FILE).read_text(encoding="utf-8"))
+                stored = np.load(directory / WEIGHTS_FILE)
+                layers = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+        except ValueError:  # nothing persisted: the training data had no entity annotations
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, layers, tags)
+

@@ -1,0 +1,226 @@
+"""Structured entities in each message's own language, normalised, and merged into the learned spans they overlap.
+
+Times (dates, times, intervals, as ISO 8601 in the bot's timezone), durations, numbers (as numbers), ordinals,
+amounts of money, emails, phone numbers and URLs, from Duckling in the language the LanguageDetector found
+(components/duckling_parser.py), with dateparser and digit runs where Duckling has no rules
+(components/date_fallback.py). Output has the shape of Rasa's DucklingEntityExtractor.
+
+Put after the learned extractor: at training it learns from the English annotations which learned entity a
+dimension stands for (Duckling's `time` overlaps `[tomorrow at 7pm](time)`, `number` overlaps `[4](party_size)`).
+At parse time a structured span inside such a learned entity gives it its normalised `value` (one entity, not
+two); a structured span the learned extractor missed takes that entity's name when one name dominates in the
+training data, and its dimension's name (`time`, `number`...) otherwise.
+"""
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components import date_fallback, duckling_parser
+from components.entity_extractor import ENTITY_TYPE_SCORES
+from components.language import language_of
+from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
+
+logger = logging.getLogger(__name__)
+
+DIMENSIONS_KEY = "dimensions"
+TIMEZONE_KEY = "timezone"
+DEFAULT_LANGUAGE_KEY = "default_language"
+MAX_CHARACTERS_KEY = "max_characters"
+MIN_TYPE_SCORE_KEY = "min_type_score"
+MIN_OVERLAPS_KEY = "min_overlaps"
+FILL_SHARE_KEY = "fill_share"
+DOMINANT_SHARE_KEY = "dominant_share"
+ALL_DIMENSIONS = ["time", "duration", "number", "ordinal", "amount-of-money", "email", "phone-number", "url"]
+# Dimensions Duckling reads the same way in every language: used with English rules where it lacks the language.
+ANY_LANGUAGE_DIMENSIONS = ("email", "phone-number", "url", "amount-of-money")
+RELATIONS_FILE = "structured_relations.json"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Duckling (and fallbacks) in the message's language, merged with the learned entities."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # What to look for (Duckling's dimension names).
+            DIMENSIONS_KEY: ALL_DIMENSIONS,
+            # The bot's timezone (IANA name, e.g. Europe/Istanbul) for "tomorrow at 7pm"; null: the machine's.
+            TIMEZONE_KEY: None,
+            # The language of a message whose language was not detected (too short, no letters).
+            DEFAULT_LANGUAGE_KEY: "en",
+            # Characters of a message read (Duckling's cost grows faster than the text: 5 ms at 150).
+            MAX_CHARACTERS_KEY: 256,
+            # A dimension fills a learned entity after overlapping it this often in the training data...
+            MIN_OVERLAPS_KEY: 2,
+            # ...and overlapping at least this share of its annotations ("for [two] tonight" is not a time).
+            FILL_SHARE_KEY: 0.5,
+            # A dimension found alone takes a learned entity's name when this share of its overlaps had it...
+            DOMINANT_SHARE_KEY: 0.8,
+            # ...or the name of the entity it fills that the entity head gives its words this probability at least.
+            MIN_TYPE_SCORE_KEY: 0.1,
+        }
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        unknown = sorted(set(config[DIMENSIONS_KEY]) - set(ALL_DIMENSIONS))
+        if unknown:
+            raise InvalidConfigException(f"{cls.__name__}: unknown `{DIMENSIONS_KEY}` {unknown}; "
+                                         f"choose among {', '.join(ALL_DIMENSIONS)}.")
+        if config[TIMEZONE_KEY]:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+            try:
+                ZoneInfo(config[TIMEZONE_KEY])
+            except (ZoneInfoNotFoundError, ValueError) as error:
+                raise InvalidConfigException(f"{cls.__name__}: `{TIMEZONE_KEY}` '{config[TIMEZONE_KEY]}' is not an "
+                                             "IANA timezone such as Europe/Istanbul.") from error
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 fills: Optional[Dict[Text, List[Text]]] = None, renames: Optional[Dict[Text, Text]] = None) -> None:
+        self.validate_config(config)
+        self.component_config = config
+        self._model_storage, self._resource = model_storage, resource
+        self.timezone = config[TIMEZONE_KEY] or local_timezone()
+        self.fills = fills or {}  # {dimension: learned entities it gives a value to}
+        self.renames = renames or {}  # {dimension: the learned entity a span of it alone becomes}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "StructuredEntityExtractor":
+        return cls({**cls.get_default_config(), **config}, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Which learned entities each dimension overlaps in the annotated training examples."""
+        overlaps: Dict[Text, Dict[Text, int]] = {}
+        annotations: Dict[Text, int] = {}
+        for message in training_data.nlu_examples:
+            annotated = [e for e in message.get(ENTITIES) or [] if e.get("entity") != LANGUAGE_ENTITY]
+            for entity in annotated:
+                annotations[entity["entity"]] = annotations.get(entity["entity"], 0) + 1
+            if not annotated:
+                continue
+            words = message.get(TOKENS_NAMES[TEXT]) or []
+            for found in self.extract(message.get(TEXT) or "", words, self.component_config[DEFAULT_LANGUAGE_KEY],
+                                      self.component_config[DIMENSIONS_KEY]):
+                for entity in annotated:
+                    if found["start"] < entity["end"] and entity["start"] < found["end"]:
+                        counts = overlaps.setdefault(found["entity"], {})
+                        counts[entity["entity"]] = counts.get(entity["entity"], 0) + 1
+        config = self.component_config
+        self.fills = {dimension: sorted(name for name, n in counts.items() if n >= config[MIN_OVERLAPS_KEY]
+                                        and n >= config[FILL_SHARE_KEY] * annotations[name])
+                      for dimension, counts in overlaps.items()}
+        self.renames = {dimension: name for dimension, counts in overlaps.items()
+                        for name, n in counts.items() if n >= config[MIN_OVERLAPS_KEY]
+                        and n >= config[DOMINANT_SHARE_KEY] * sum(counts.values())}
+        logger.info(f"Structured dimensions fill {self.fills}; alone they become {self.renames}.")
+        self.persist()
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            language, text = self.language(message), message.get(TEXT) or ""
+            words = message.get(TOKENS_NAMES[TEXT]) or []
+            found = self.extract(text, words, language, self.component_config[DIMENSIONS_KEY])
+            merged = [self._filled(entity, text, words, language) for entity in message.get(ENTITIES) or []]
+            merged += [{**entity, "entity": self._name(entity, words, message.get(ENTITY_TYPE_SCORES) or {})}
+                       for entity in found
+                       if not any(_overlap(entity, other) for other in merged if other["entity"] != LANGUAGE_ENTITY)]
+            message.set(ENTITIES, merged, add_to_output=True)
+        return messages
+
+    def language(self, message: Message) -> Text:
+        """The detected language, else fastText's best guess, else the configured default."""
+        detected = next((e["value"] for e in message.get(ENTITIES) or [] if e.get("entity") == LANGUAGE_ENTITY), None)
+        return detected or language_of(message.get(TEXT) or "") or self.component_config[DEFAULT_LANGUAGE_KEY]
+
+    def extract(self, text: Text, words: List[Token], language: Text, wanted: List[Text]) -> List[Dict[Text, Any]]:
+        """The structured entities of `text` in `language`, named by their dimension, without digits cut out of a
+        word (the 12345 of an order number "A12345" is not a number; the أربعة of لأربعة, "for four", is)."""
+        limit = self.component_config[MAX_CHARACTERS_KEY]
+        duckling = duckling_parser.duckling_language(language)
+        with_time_rules = duckling in duckling_parser.TIME_LANGUAGES
+        dimensions = [d for d in wanted if duckling and (with_time_rules or d not in duckling_parser.TIME_DIMENSIONS)
+                      or d in ANY_LANGUAGE_DIMENSIONS]
+        entities = duckling_parser.parse(text, duckling or "en", dimensions, self.timezone,
+                                         max_characters=limit) if dimensions else []
+        if "time" in wanted and not with_time_rules:
+            entities += date_fallback.dates(words, language, self.timezone, max_characters=limit)
+        if "number" in wanted and not duckling:
+            entities += date_fallback.numbers(text, limit)
+        kept = [e for e in entities if not _cuts_digits(text, e["start"], e["end"], words)]
+        return self.add_extractor_name(duckling_parser.without_contained(kept))
+
+    def _name(self, entity: Dict[Text, Any], words: List[Token], scores: Dict[Text, List[float]]) -> Text:
+        """A structured span alone: the learned entity its dimension stands for in the training data, else the one
+        among those it fills that the entity head leans to on its words, else the dimension's own name."""
+        dimension = entity["entity"]
+        if dimension in self.renames:
+            return self.renames[dimension]
+        rows = [i for i, w in enumerate(words) if w.start < entity["end"] and entity["start"] < w.end]
+        leaning = {name: max(scores[name][i] for i in rows) for name in self.fills.get(dimension, [])
+                   if name in scores and rows}
+        best = max(leaning, key=leaning.get, default=None)
+        return best if best and leaning[best] >= self.component_config[MIN_TYPE_SCORE_KEY] else dimension
+
+    def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text) -> Dict[Text, Any]:
+        """A learned entity with the value of the longest structured entity its own words make, when a dimension
+        that fills it finds one there: "明天晚上7点" alone, not with the "4个人" after it."""
+        dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
+        if not dimensions or "additional_info" in entity or entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]:
+            return entity  # nothing to fill it with, already filled, or past what is read
+        start, end = entity["start"], entity["end"]
+        inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
+        found = self.extract(text[start:end], inside, language, dimensions)
+        best = max(found, key=lambda e: e["end"] - e["start"], default=None)
+        return {**entity, "value": best["value"], "additional_info": best["additional_info"]} if best else entity
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / RELATIONS_FILE).write_text(json.dumps({"fills": self.fills, "renames": self.renames}),
+                                                    encoding="utf-8")
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "StructuredEntityExtractor":
+        config = {**cls.get_default_config(), **config}
+        try:
+            with model_storage.read_from(resource) as directory:
+                relations = json.loads((directory / RELATIONS_FILE).read_text(encoding="utf-8"))
+        except ValueError:  # not trained (no training data): structured entities under their own names
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, relations["fills"], relations["renames"])
+
+
+def _cuts_digits(text: Text, start: int, end: int, words: List[Token]) -> bool:
+    """Whether [start, end) begins or ends inside a word on a digit."""
+    starts, ends = {w.start for w in words}, {w.end for w in words}
+    inside = any(w.start < start < w.end for w in words) and start not in starts
+    return (inside and text[start].isdigit()) or (
+        end not in ends and any(w.start < end < w.end for w in words) and text[end - 1].isdigit())
+
+
+def _overlap(first: Dict[Text, Any], second: Dict[Text, Any]) -> int:
+    return max(0, min(first["end"], second["end"]) - max(first["start"], second["start"]))
+
+
+def local_timezone() -> Text:
+    """The machine's IANA timezone (UTC when it has none)."""
+    try:
+        from tzlocal import get_localzone_name
+
+        return get_localzone_name() or "UTC"
+    except Exception:  # no zone configured in a container
+        return "UTC"

@@ -1,0 +1,89 @@
+"""KerasEntityExtractor: entities learned from English annotations in Rasa's markup (roles and groups kept), found
+in other languages through the real encoder's word vectors, decoded as valid BILOU spans."""
+import numpy as np
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+from components.bilou_decoding import valid_bilou_path
+from components.entity_extractor import KerasEntityExtractor
+from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
+from components.word_tokenizer import WordTokenizer
+from tests.conftest import build_component, demo_training_data, load_component, messages
+
+TRAVEL = """
+version: "3.1"
+nlu:
+- intent: travel
+  examples: |
+    - a ticket from [Berlin]{"entity": "city", "role": "departure"} to [Paris]{"entity": "city", "role": "destination"}
+    - I fly from [London]{"entity": "city", "role": "departure"} to [Rome]{"entity": "city", "role": "destination"}
+    - from [Madrid]{"entity": "city", "role": "departure"} to [Vienna]{"entity": "city", "role": "destination"} please
+    - train to [Prague]{"entity": "city", "role": "destination"} from [Munich]{"entity": "city", "role": "departure"}
+    - bus from [Oslo]{"entity": "city", "role": "departure"} to [Stockholm]{"entity": "city", "role": "destination"}
+    - flight to [Athens]{"entity": "city", "role": "destination"} from [Lisbon]{"entity": "city", "role": "departure"}
+    - [two]{"entity": "count", "group": "1"} [large]{"entity": "size", "group": "1"} pizzas and [one]{"entity": "count", "group": "2"} [small]{"entity": "size", "group": "2"} salad
+"""
+
+
+def pipeline(storage, data):
+    tokenizer = WordTokenizer(WordTokenizer.get_default_config())
+    featurizer = build_component(SentenceEmbeddingFeaturizer, storage, "featurizer", prompt="query: ")
+    extractor = build_component(KerasEntityExtractor, storage, "entities", epochs=80)
+    featurizer.process_training_data(tokenizer.process_training_data(data))
+    extractor.train(data)
+    return tokenizer, featurizer, extractor
+
+
+def extract(parts, *texts):
+    tokenizer, featurizer, extractor = parts
+    return [[(e["entity"], m.get("text")[e["start"]:e["end"]], e.get("role"), e.get("group")) for e in m.get("entities") or []]
+            for m in extractor.process(featurizer.process(tokenizer.process(messages(*texts))))]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, embedding_cache):
+    storage = LocalModelStorage(tmp_path_factory.mktemp("entities"))
+    return storage, pipeline(storage, demo_training_data())
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("book a table for 4 people tomorrow at 7pm", {("party_size", "4"), ("time", "tomorrow at 7pm")}),
+    ("Yarın akşam 7'de 4 kişilik bir masa ayırtmak istiyorum", {("party_size", "4")}),
+    ("Ich möchte einen Tisch für 4 Personen morgen um 19 Uhr", {("party_size", "4"), ("time", "morgen um 19 Uhr")}),
+    ("Where is my order A12345?", {("order_number", "A12345")}),
+])
+def test_learned_in_english_found_in_other_languages(demo, text, expected):
+    found = {(name, span) for name, span, *_ in extract(demo[1], text)[0]}
+    assert expected <= found, found
+
+
+def test_persist_and_load_give_the_same_entities(demo, tmp_path):
+    storage, (tokenizer, featurizer, extractor) = demo
+    loaded = load_component(KerasEntityExtractor, storage, "entities", epochs=80)
+    text = "Yarın akşam 7'de 4 kişilik bir masa ayırtmak istiyorum"
+    assert extract((tokenizer, featurizer, loaded), text) == extract(demo[1], text)
+
+
+def test_roles_and_groups_are_learned(tmp_path, embedding_cache):
+    data = RasaYAMLReader().reads(TRAVEL)
+    parts = pipeline(LocalModelStorage(tmp_path), data)
+    found = extract(parts, "a ticket from Hamburg to Milan")[0]
+    assert ("city", "Hamburg", "departure", None) in found and ("city", "Milan", "destination", None) in found
+
+
+def test_without_annotations_nothing_is_trained_and_nothing_extracted(tmp_path, embedding_cache):
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+    from rasa.shared.nlu.training_data.message import Message
+
+    data = TrainingData([Message(data={"text": t, "intent": "greet"}) for t in ("hello", "hi there")])
+    parts = pipeline(LocalModelStorage(tmp_path), data)
+    assert parts[2].tags == {} and extract(parts, "book a table for 4") == [[]]
+
+
+def test_decoding_keeps_bilou_spans_valid():
+    tags = ["O", "B-time", "I-time", "L-time", "U-time", "U-size"]
+    # The best tag of each word alone would be I-time, L-time, O: an entity that never begins.
+    probabilities = np.array([[.1, .1, .6, .1, .05, .05], [.1, .1, .1, .6, .05, .05], [.9, .02, .02, .02, .02, .02]])
+    assert [tags[i] for i in valid_bilou_path(np.log(probabilities), tags)] == ["B-time", "L-time", "O"]
+    assert [tags[i] for i in valid_bilou_path(np.log(probabilities[2:]), tags)] == ["O"]

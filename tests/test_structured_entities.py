@@ -1,0 +1,104 @@
+"""StructuredEntityExtractor: Duckling in each message's language, its quirks handled, dateparser and digits where
+Duckling has no rules, normalised values, and structured spans merged into the learned entities they overlap."""
+import datetime
+
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.shared.nlu.training_data.message import Message
+
+from components import date_fallback, duckling_parser
+from components.structured_entity_extractor import StructuredEntityExtractor
+from components.word_tokenizer import WordTokenizer, words
+from tests.conftest import build_component
+
+ISTANBUL = "Europe/Istanbul"
+NOON_UTC = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.timezone.utc).timestamp()  # a Monday
+
+
+def found(text, language, dimensions=("time", "number", "duration", "email", "phone-number")):
+    return [(e["entity"], text[e["start"]:e["end"]], e["value"])
+            for e in duckling_parser.parse(text, language, dimensions, ISTANBUL, NOON_UTC)]
+
+
+@pytest.mark.parametrize("text, language, time", [
+    ("book a table for 4 people tomorrow at 7pm", "en", "tomorrow at 7pm"),
+    ("Yarın akşam 7'de 4 kişilik bir masa", "tr", "Yarın akşam 7"),
+    ("Einen Tisch für 4 Personen morgen um 19 Uhr", "de", "morgen um 19 Uhr"),
+    ("أريد حجز طاولة غدا الساعة السابعة مساء", "ar", "غدا الساعة السابعة مساء"),
+])
+def test_times_in_the_messages_language_are_iso_in_the_bots_timezone(text, language, time):
+    times = [(span, value) for dimension, span, value in found(text, language) if dimension == "time"]
+    assert times == [(time, "2026-12-01T19:00:00.000+03:00")]
+
+
+def test_duckling_quirks_are_dropped():
+    assert not any(d == "duration" for d, *_ in found("Yarın akşam 7'de", "tr"))  # 7' is not seven minutes
+    assert ("number", "4", 4) in found("Einen Tisch für 4 Personen", "de")
+    assert not any(span == "Einen" for _, span, _ in found("Einen Tisch für 4 Personen", "de"))  # "a", not 1
+    assert not any(d == "number" for d, *_ in found("打电话给妈妈", "zh"))  # 打 (a dozen) is "to call" here
+    assert not any(d == "email" for d, *_ in found("mail me at a.b", "en"))  # no @: not an email
+    assert not any(d == "phone-number" for d, *_ in found("Siparişim 48213 numaralı", "tr"))
+    assert ("email", "a.b@c.com", "a.b@c.com") in found("write to a.b@c.com", "en")
+
+
+def test_an_unknown_language_is_never_read_as_english():
+    assert duckling_parser.duckling_language("tr") == "tr" and duckling_parser.duckling_language("xx") is None
+    assert duckling_parser.duckling_language("no") == "nb"
+
+
+def test_what_duckling_reads_is_bounded():
+    long = "x " * 200 + "tomorrow at 7pm"  # beyond the 256 characters read
+    assert found(long, "en") == []
+
+
+def test_without_duckling_time_rules_dateparser_reads_the_words_and_cldr_gives_the_evening():
+    text = "ខ្ញុំចង់កក់តុ ថ្ងៃស្អែក ម៉ោង ៧ យប់"  # Khmer, no spaces inside phrases: tomorrow, hour 7, night
+    times = date_fallback.dates(words(text), "km", "Asia/Phnom_Penh", NOON_UTC)
+    assert [(text[t["start"]:t["end"]], t["value"]) for t in times] == [
+        ("ថ្ងៃស្អែក ម៉ោង ៧", "2026-12-01T19:00:00+07:00")]
+    table = "តុ ១២ នាក់"  # a table for 12 people
+    assert [(n["value"], table[n["start"]:n["end"]]) for n in date_fallback.numbers(table)] == [(12, "១២")]
+
+
+@pytest.fixture()
+def extractor(tmp_path):
+    component = build_component(StructuredEntityExtractor, LocalModelStorage(tmp_path), "structured",
+                                timezone=ISTANBUL)
+    component.fills, component.renames = {"number": ["party_size", "order_number"], "time": ["time"]}, {}
+    return component
+
+
+def message(text, language, learned=()):
+    entities = [{"entity": "language", "value": language, "start": 0, "end": len(text)}]
+    entities += [{"entity": name, "start": text.index(span), "end": text.index(span) + len(span), "value": span,
+                  "extractor": "KerasEntityExtractor"} for name, span in learned]
+    result = Message(data={"text": text, "entities": entities})
+    WordTokenizer(WordTokenizer.get_default_config()).process([result])
+    return result
+
+
+def entities_of(result):
+    return [(e["entity"], result.get("text")[e["start"]:e["end"]], e["value"]) for e in result.get("entities")
+            if e["entity"] != "language"]
+
+
+def test_a_learned_span_gets_the_value_of_its_own_words(extractor):
+    text = "我想预订明天晚上7点4个人的桌子"  # the whole text reads "7点4" as 7:04; the learned span alone is 19:00
+    result = message(text, "zh", [("time", "明天晚上7点"), ("party_size", "4")])
+    extractor.process([result])
+    values = {name: value for name, _, value in entities_of(result)}
+    assert values["time"].startswith("20") and "T19:00:00" in values["time"] and values["party_size"] == 4
+    assert len(entities_of(result)) == 2  # merged: one entity per span, not a learned one and a structured one
+
+
+def test_digits_inside_an_identifier_are_not_a_number(extractor):
+    result = message("Where is my order #A12345?", "en", [("order_number", "A12345")])
+    extractor.process([result])
+    assert entities_of(result) == [("order_number", "A12345", "A12345")]
+
+
+def test_structured_spans_the_learned_extractor_missed_are_added_under_their_dimension(extractor):
+    result = message("Siparişim 48213 numaralı, nerede?", "tr")
+    extractor.process([result])
+    assert entities_of(result) == [("number", "48213", 48213)]
+    assert result.get("entities")[-1]["extractor"] == "StructuredEntityExtractor"
