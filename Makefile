@@ -71,8 +71,9 @@ $(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py
 
 train: setup
 	@echo "Expected below: DeprecationWarnings of Rasa 3.6's own libraries (pkg_resources, pyparsing, distutils: Sanic"
-	@echo "turns them back on), and Rasa's warning that config.yml's zero-shot labels (cancel_subscription) have no"
-	@echo "NLU examples: they need none, they are recognised from their descriptions."
+	@echo "turns them back on); Rasa's warnings that config.yml's zero-shot labels (cancel_subscription) have no NLU"
+	@echo "examples (they need none: their descriptions), that utter_ask_* are in no rule (the form asks with them) and"
+	@echo "that no entity extractor it knows is configured (ours, components/entity_extractor.py, is)."
 	$(RASA) train
 
 chat: train

@@ -28,10 +28,8 @@ from components import PROJECT_ROOT
 
 # The zero-shot step's default background (training/build_background.py writes it), from the project root.
 DEFAULT_BACKGROUND = "data/unlabelled/background.txt"
-# A language needs this many background sentences for its own mean and spread; fewer: the pooled bar applies.
-# Bars fitted on 100 random Tatoeba lines a language let 1-3% of its other lines through (README); the default
-# background has 152-626 in each of its languages besides English (Tamil fewest), and 150 leaves out small groups
-# fastText mislabels (107 Afrikaans sentences it calls Dutch).
+# A language needs this many background sentences for its own mean and spread; fewer: the pooled bar applies
+# (docs/decisions/0033: enough for a steady tail, fewer than the default background's smallest language has).
 MIN_LANGUAGE_SENTENCES = 150
 # Background rows compared at once when scoring many texts: bounds the similarity matrix to ~40 MB.
 CHUNK_ROWS = 1024

@@ -22,9 +22,10 @@ TIME_LANGUAGES = frozenset("ar bg ca da de el en es fr ga he hr hu it ja ka ko n
 LANGUAGE_ALIASES = {"no": "nb", "nn": "nb", "iw": "he", "in": "id"}
 TIME_DIMENSIONS = ("time", "duration")
 _DIGIT = re.compile(r"\d")
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # control characters, lone surrogates
 _CJK_NUMERALS = set("〇零一二三四五六七八九十百千万萬億两兩")
 MIN_PHONE_DIGITS = 7  # an order or a room number is not a phone number
-WINDOW_CHARACTERS = 96  # longer than almost every chat message; docs/decisions has the costs
+WINDOW_CHARACTERS = 96  # longer than almost every chat message (docs/decisions/0056)
 
 
 def duckling_language(language: Optional[str]) -> Optional[str]:
@@ -53,11 +54,12 @@ def parse(text: str, language: str, dimensions: Sequence[str], timezone: str,
     from duckling import Context, default_locale_lang, parse as duckling_parse, parse_lang, parse_ref_time
 
     text = text[:max_characters]
+    readable = _UNREADABLE.sub(" ", text)  # Duckling panics on a NUL; the same length, so offsets hold
     reference = parse_ref_time(_time_zones(), timezone, int(reference_time or time.time()))
     context = Context(reference, default_locale_lang(parse_lang(language.upper())))
     entities = []
     for start, end in windows(text):
-        for match in duckling_parse(text[start:end], context, _dimensions(tuple(dimensions)), False):
+        for match in duckling_parse(readable[start:end], context, _dimensions(tuple(dimensions)), False):
             entities.append(as_rasa_entity({**match, "start": match["start"] + start, "end": match["end"] + start},
                                            text))
     return without_contained([entity for entity in entities if not misread(entity, text)])

@@ -1,9 +1,9 @@
 """What of a message's text the models read, and whether there is anything in it to understand.
 
 "Zalgo" text hangs dozens of combining marks on each letter: the encoder and the language identifier read
-the marks as a script of their own ("hello world" with 8 marks per letter was detected as Polish and taken by a
-zero-shot label at 0.98). No development text has more than 2 combining marks in a row (docs/decisions), so a
-longer run is decoration and is dropped whole: what is left is the words underneath.
+the marks as a script of their own, and a zero-shot label took "hello world" written so. No development text has
+runs anywhere near MAX_COMBINING_MARKS long (docs/decisions/0057), so a longer run is decoration and is dropped
+whole: what is left is the words underneath.
 """
 from typing import Sequence, Tuple
 
@@ -14,6 +14,8 @@ MAX_COMBINING_MARKS = 3
 _MARK_RUN = regex.compile(r"\p{M}{%d,}" % (MAX_COMBINING_MARKS + 1))
 # Something to understand: a letter in any script, or an emoji (a rule or the head may answer "👍").
 _CONTENT = regex.compile(r"[\p{L}\p{Extended_Pictographic}]")
+# A terminal's escape sequence ("\x1b[31m", red): its letters are no words.
+_ESCAPE_SEQUENCE = regex.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def without_mark_runs(text: str) -> str:
@@ -35,4 +37,4 @@ def without_mark_runs_keeping_positions(text: str) -> Tuple[str, Sequence[int]]:
 
 def has_content(text: str) -> bool:
     """False for digits, punctuation, symbols, control and zero-width characters alone."""
-    return _CONTENT.search(text) is not None
+    return _CONTENT.search(_ESCAPE_SEQUENCE.sub("", text)) is not None

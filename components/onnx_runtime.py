@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 TORCH, ONNX, ONNX_INT8 = "torch", "onnx", "onnx-int8"
 RUNTIMES = (TORCH, ONNX, ONNX_INT8)
-# The fastest runtime within half a point of PyTorch on xSID (English and non-English mean): README "Speed".
+# The fastest runtime within half a point of PyTorch on xSID (docs/decisions/0011).
 DEFAULT_RUNTIME = ONNX_INT8
 MODEL_FILES = {ONNX: "onnx/model.onnx", ONNX_INT8: "onnx/model_int8.onnx"}
 

@@ -102,7 +102,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             BACKGROUND_KEY: DEFAULT_BACKGROUND,
             # The share of ordinary text all labels together may take (each: its 1 - rate / labels quantile).
             FALSE_CAPTURE_RATE_KEY: 0.005,
-            # The same for each language with a bar of its own; 0.002 let over 1% of held-out text through (README).
+            # The same for each language with a bar of its own (docs/decisions/0031).
             LANGUAGE_FALSE_CAPTURE_RATE_KEY: 0.001,
             # Background neighbours that tell how close a text is to everything (embedding backend).
             NEIGHBOURS_KEY: 10,

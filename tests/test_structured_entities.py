@@ -102,3 +102,10 @@ def test_structured_spans_the_learned_extractor_missed_are_added_under_their_dim
     extractor.process([result])
     assert entities_of(result) == [("number", "48213", 48213)]
     assert result.get("entities")[-1]["extractor"] == "StructuredEntityExtractor"
+
+
+def test_control_characters_reach_duckling_as_spaces():
+    """A NUL made Duckling's Rust wrapper panic (a crash, not an error): it reads spaces instead, same offsets."""
+    text = "\x00\x07tomorrow at 7pm\x1b[31m"
+    assert [(d, text[s:e]) for d, s, e in [(x["entity"], x["start"], x["end"]) for x in duckling_parser.parse(
+        text, "en", ["time"], ISTANBUL, NOON_UTC)]] == [("time", "tomorrow at 7pm")]

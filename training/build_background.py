@@ -7,9 +7,8 @@ Every pair file (`tatoeba.XXX-eng.XXX` / `tatoeba.XXX-eng.eng`, line-aligned) gi
 sides; the first half stays out, so that what a label takes of ordinary text can be measured on sentences
 that did not calibrate it (`training.zeroshot_benchmark`). Sentences of the everyday benchmark
 (training/everyday/test.csv) are left out too. Why half and not the 100 lines per language that
-multilingual_sample.txt holds: a language's bar is a tail quantile of its sentences' scores, and bars fitted
-on 100 random lines let 1-3% of that language's other sentences through to a label (README, "A label must
-beat ordinary text"). `--half first` builds the other half, to calibrate a check of the rates that measures on
+multilingual_sample.txt holds: a language's bar is a tail quantile of its sentences' scores, and a bar fitted
+on 100 random lines is too unsteady (docs/decisions/0032). `--half first` builds the other half, to calibrate a check of the rates that measures on
 the shipped background's sentences instead of the test halves.
 """
 import argparse

@@ -7,9 +7,8 @@ Writes into MODEL/onnx/:
   fused by ONNX Runtime's transformer optimizer (attention, layer norm, GELU);
 - `model_int8.onnx`: the same with int8 weights and dynamically quantized activations
   (`onnxruntime.quantization.quantize_dynamic`, per-channel weights) in every matrix product but the feed-forward
-  output projections, whose inputs (after GELU) have outliers that per-tensor activation scales cannot hold:
-  quantizing those too took the cosine to fp32 from 0.995 to 0.982 and held-out Turkish accuracy down by
-  1.3 points on the dev set (README "Speed").
+  output projections, whose inputs (after GELU) have outliers that per-tensor activation scales cannot hold
+  (docs/decisions/0012 measures the recipes).
 The graph starts after the word-embedding lookup (input `inputs_embeds`): the 250k-row vocabulary matrix stays
 in the safetensors file, memory-mapped by components/onnx_runtime.py, so that a server only holds the rows it
 meets and every worker of a host shares them. Outputs: every hidden layer (`hidden_state_0` ... `_12`)

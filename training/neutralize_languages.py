@@ -121,6 +121,7 @@ def sentence_and_word_means(folder: Path, texts: list, prompt: str, chunk: int =
     from components.token_features import encode_with_pieces
     from components.word_tokenizer import words
 
+    sentence_encoder.load_encoder.cache_clear()  # the folder has just changed: no copy loaded before it may serve
     layers = list(range(hidden_layer_count(folder)))
     sentences, total, count = [], 0.0, 0
     for start in tqdm(range(0, len(texts), chunk), desc="Sentences and words", unit="chunk"):
