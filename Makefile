@@ -74,6 +74,7 @@ train: setup
 	@echo "turns them back on); Rasa's warnings that config.yml's zero-shot labels (cancel_subscription) have no NLU"
 	@echo "examples (they need none: their descriptions), that utter_ask_* are in no rule (the form asks with them) and"
 	@echo "that no entity extractor it knows is configured (ours, components/entity_extractor.py, is)."
+	@$(PYTHON) -m training.responses check
 	$(RASA) train
 
 chat: train

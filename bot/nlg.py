@@ -3,7 +3,10 @@
 A slot filled from a structured entity holds a normalised value (ISO 8601 for "yarın akşam 7'de", a number for
 "dört"); `{time}` in a Turkish answer should read "1 Aralık 2026 Salı 19:00", in Arabic "الثلاثاء، 1 ديسمبر 2026
 7:00 م". This generator formats such values with Babel's CLDR data for the `language` slot before Rasa's own
-interpolation. endpoints.yml: `nlg: type: bot.nlg.LocalizedResponses` (Rasa loads it in-process).
+interpolation. It also answers in a language the message's letters allow: when the language detector was unsure
+(the slot kept "ar") but the message is Latin gibberish, the answer is not Arabic: it is the most likely
+answerable language written in those letters, else English. endpoints.yml: `nlg: type: bot.nlg.LocalizedResponses`
+(Rasa loads it in-process).
 """
 import datetime
 import re
@@ -11,8 +14,10 @@ from typing import Any, Dict, Optional, Text
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
+from components.language import LANGUAGE_SLOT, answer_language, answer_languages
+from components.language_detector import CANDIDATES_KEY
+
 ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-LANGUAGE_SLOT = "language"
 DEFAULT_LOCALE = "en"
 
 
@@ -23,6 +28,20 @@ class LocalizedResponses(TemplatedNaturalLanguageGenerator):
         super().__init__(domain.responses if domain else {})
         # Numbers are written as numbers only in float slots: an order number is not "48,213".
         self.number_slots = {slot.name for slot in (domain.slots if domain else []) if slot.type_name == "float"}
+        self.answer_languages = set(answer_languages(self.responses))
+
+    async def generate(self, utter_action: Text, tracker: Any, output_channel: Text,
+                       **kwargs: Any) -> Optional[Dict[Text, Any]]:
+        slots = tracker.current_slot_values()
+        latest = tracker.latest_message
+        if latest is not None and latest.text:
+            slots[LANGUAGE_SLOT] = self.answer_language(slots.get(LANGUAGE_SLOT), latest.text,
+                                                        latest.parse_data.get(CANDIDATES_KEY) or [])
+        return self.generate_from_slots(utter_action, slots, output_channel, **kwargs)
+
+    def answer_language(self, conversation: Optional[Text], text: Text, candidates) -> Optional[Text]:
+        """components.language.answer_language over the domain's languages (English answers the rest)."""
+        return answer_language(text, conversation, candidates, self.answer_languages | {DEFAULT_LOCALE})
 
     def _fill_response(self, response: Dict[Text, Any], filled_slots: Optional[Dict[Text, Any]] = None,
                        **kwargs: Any) -> Dict[Text, Any]:

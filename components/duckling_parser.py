@@ -17,7 +17,8 @@ DUCKLING_LANGUAGES = frozenset(
     "af ar bg bn ca cs da de el en es et fa fi fr ga he hi hr hu id is it ja ka km kn ko lo ml mn my nb ne nl pl pt "
     "ro ru sk sv sw ta te th tr uk vi zh".split())
 # Those with rules for dates and times; the others fall back to dateparser (components/date_fallback.py).
-TIME_LANGUAGES = frozenset("ar bg ca da de el en es fr ga he hr hu it ja ka ko nb nl pl pt ro ru sv tr uk vi zh".split())
+TIME_LANGUAGES = frozenset(
+    "ar bg ca da de el en es fr ga he hr hu it ja ka ko nb nl pl pt ro ru sv tr uk vi zh".split())
 # fastText's codes that Duckling spells otherwise.
 LANGUAGE_ALIASES = {"no": "nb", "nn": "nb", "iw": "he", "in": "id"}
 TIME_DIMENSIONS = ("time", "duration")

@@ -28,16 +28,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.bilou_decoding import valid_bilou_path
+from components.keras_intent_classifier import (BATCH_SIZE_KEY, DROPOUT_KEY, EPOCHS_KEY, HIDDEN_UNITS_KEY,
+                                               LEARNING_RATE_KEY, RANDOM_SEED_KEY, STEPS_PER_EXECUTION)
 
 logger = logging.getLogger(__name__)
 
 CONTEXT_KEY = "context_words"
-HIDDEN_UNITS_KEY = "hidden_units"
-DROPOUT_KEY = "dropout"
-EPOCHS_KEY = "epochs"
-BATCH_SIZE_KEY = "batch_size"
-LEARNING_RATE_KEY = "learning_rate"
-RANDOM_SEED_KEY = "random_seed"
 WEIGHTS_FILE, TAGS_FILE = "entity_head.npz", "entity_tags.json"
 # A message's per-word probability of each entity type (any of its BILOU tags), for the components after this one:
 # the StructuredEntityExtractor names a number or a time the head did not mark with the type the head leans to.
@@ -148,7 +144,7 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
                    for name, tags in self.tags.items()]
         model = tf.keras.Model(words, outputs)
         model.compile(optimizer=tf.keras.optimizers.Adam(config[LEARNING_RATE_KEY]),
-                      loss=["sparse_categorical_crossentropy"] * len(outputs))
+                      loss=["sparse_categorical_crossentropy"] * len(outputs), steps_per_execution=STEPS_PER_EXECUTION)
         model.fit(features, [np.concatenate(targets[name]) for name in self.tags], epochs=config[EPOCHS_KEY],
                   batch_size=config[BATCH_SIZE_KEY] * 8, shuffle=True, verbose=0,
                   callbacks=[TqdmCallback(verbose=0, desc=type(self).__name__)])

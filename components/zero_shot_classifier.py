@@ -34,6 +34,7 @@ from components.background_null import (
     read_background,
     threshold_for,
 )
+from components.embedding_cache import EmbeddingCache
 from components.keras_intent_classifier import CLASSIFIER_KEY
 from components.sentence_embedding_featurizer import ENCODER_SPEC, MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
 from components.language import language_of
@@ -195,7 +196,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
 
     def _fit_embedding_null(self) -> None:
         config, encoder = self.component_config, self.encoder
-        cache = sentence_encoder.EmbeddingCache(encoder[MODEL_NAME_KEY], encoder[PROMPT_KEY],
+        cache = EmbeddingCache(encoder[MODEL_NAME_KEY], encoder[PROMPT_KEY],
                                                 runtime=encoder[RUNTIME_KEY])
         sentences = read_background(config[BACKGROUND_KEY])
         background = self._description_space(cache.encode(sentences, batch_size=64))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from operations import benchmark, faults
-from training import evaluate, zeroshot_benchmark
+from training import evaluate, language_id, zeroshot_benchmark
 from training.project import ROOT
 
 RESULTS = ROOT / "docs" / "results"
@@ -64,6 +64,7 @@ TABLES: Dict[str, Callable[[Callable[[str], dict]], str]] = {
     "zeroshot-false-capture": lambda results: zeroshot_benchmark.false_capture_table(results("zeroshot")),
     "benchmark": lambda results: benchmark.table(results("benchmark")),
     "faults": lambda results: faults.table(results("faults")),
+    "language-id": lambda results: language_id.table(results("language-id")),
 }
 
 

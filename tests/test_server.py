@@ -284,3 +284,18 @@ def test_an_order_number_in_any_language_is_kept_and_answered(server, text, numb
     sender = f"order-{number}"
     assert number in server.say(sender, text)[0]
     assert str(server.tracker(sender)["slots"]["order_number"]) == number
+
+
+@pytest.mark.parametrize("text, answer_start", [
+    ("¿A qué hora abren?", "Abrimos de lunes a sábado"),  # Spanish: what time do you open?
+    ("Mấy giờ cửa hàng mở cửa?", "Chúng tôi mở cửa"),  # Vietnamese: what time does the shop open?
+])
+def test_a_question_is_answered_in_the_language_it_was_asked_in(server, text, answer_start):
+    assert server.say(f"asked-{answer_start[:5]}", text)[0].startswith(answer_start)
+
+
+def test_latin_gibberish_after_an_arabic_turn_is_not_answered_in_arabic(server):
+    assert "\u0600" <= server.say("gibberish", "أين طلبي؟")[0][0] <= "\u06ff"  # an Arabic conversation
+    answer = server.say("gibberish", "asdfgh qwerty zxcv")[0]
+    assert not any("\u0600" <= character <= "\u06ff" for character in answer), answer
+    assert server.say("gibberish", "Merci beaucoup")[0].startswith("Je vous en prie")  # switched: from this turn
