@@ -28,7 +28,11 @@ class LocalizedResponses(TemplatedNaturalLanguageGenerator):
         super().__init__(domain.responses if domain else {})
         # Numbers are written as numbers only in float slots: an order number is not "48,213".
         self.number_slots = {slot.name for slot in (domain.slots if domain else []) if slot.type_name == "float"}
-        self.answer_languages = set(answer_languages(self.responses))
+
+    @property
+    def answer_languages(self) -> set:
+        """The languages of the responses' variations (Rasa replaces `responses` when it loads a model)."""
+        return set(answer_languages(self.responses))
 
     async def generate(self, utter_action: Text, tracker: Any, output_channel: Text,
                        **kwargs: Any) -> Optional[Dict[Text, Any]]:
