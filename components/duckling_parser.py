@@ -1,16 +1,18 @@
-"""Duckling, in-process: dates, times, durations, numbers, ordinals, money, emails, phone numbers and URLs in the
+"""Duckling: dates, times, durations, numbers, ordinals, money, emails, phone numbers and URLs in the
 message's language, with normalised values, in the shape of Rasa's DucklingEntityExtractor.
 
-`pyduckling-native-phihos` wraps Duckling 0.2.0.1 (no server). Its quirks, handled here: `body` comes back
-garbled for non-ASCII text (the text is sliced by `start`/`end` instead), an unknown language silently becomes
-English (only DUCKLING_LANGUAGES are asked for), and a few false positives are dropped (`misread`). Its cost grows
+`pyduckling-native-phihos` wraps Duckling 0.2.0.1 (no server), run in a child process that may die instead of
+the bot (components/duckling_process.py). Its quirks, handled here: `body` comes back garbled for non-ASCII text
+(the text is sliced by `start`/`end` instead), an unknown language silently becomes English (only
+DUCKLING_LANGUAGES are asked for), and a few false positives are dropped (`misread`). Its cost grows
 faster than the text (5 ms at 150 characters, 270 ms at 1,500), so it reads at most `max_characters`, in windows of
 at most WINDOW_CHARACTERS cut at spaces: a chat message is one window, a long one costs in proportion to its length.
 """
 import re
 import time
-from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from components.duckling_process import DucklingProcess
 
 # Duckling 0.2.0.1's languages (Duckling/Locale.hs), as ISO 639-1 codes.
 DUCKLING_LANGUAGES = frozenset(
@@ -27,6 +29,10 @@ _UNREADABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # control ch
 _CJK_NUMERALS = set("〇零一二三四五六七八九十百千万萬億两兩")
 MIN_PHONE_DIGITS = 7  # an order or a room number is not a phone number
 WINDOW_CHARACTERS = 96  # longer than almost every chat message (docs/decisions/0056)
+DUCKLING = DucklingProcess()  # this process's one Duckling
+# Duckling reads one character past a match of some rules, and dies where that is past the end ("شهر رمضان."):
+# two spaces after each window keep it inside the text (docs/decisions/0060).
+END_PADDING = "  "
 
 
 def duckling_language(language: Optional[str]) -> Optional[str]:
@@ -35,34 +41,18 @@ def duckling_language(language: Optional[str]) -> Optional[str]:
     return language if language in DUCKLING_LANGUAGES else None
 
 
-@lru_cache(maxsize=1)
-def _time_zones():
-    from duckling import load_time_zones
-
-    return load_time_zones("/usr/share/zoneinfo")
-
-
-@lru_cache(maxsize=None)
-def _dimensions(names: Sequence[str]):
-    from duckling import parse_dimensions
-
-    return parse_dimensions(list(names))
-
-
 def parse(text: str, language: str, dimensions: Sequence[str], timezone: str,
           reference_time: Optional[float] = None, max_characters: int = 256) -> List[Dict[str, Any]]:
-    """Duckling's entities in `text[:max_characters]` for a language of DUCKLING_LANGUAGES."""
-    from duckling import Context, default_locale_lang, parse as duckling_parse, parse_lang, parse_ref_time
-
+    """Duckling's entities in `text[:max_characters]` for a language of DUCKLING_LANGUAGES (none when Duckling
+    failed on it: components/duckling_process.py)."""
     text = text[:max_characters]
     readable = _UNREADABLE.sub(" ", text)  # Duckling panics on a NUL; the same length, so offsets hold
-    reference = parse_ref_time(_time_zones(), timezone, int(reference_time or time.time()))
-    context = Context(reference, default_locale_lang(parse_lang(language.upper())))
-    entities = []
-    for start, end in windows(text):
-        for match in duckling_parse(readable[start:end], context, _dimensions(tuple(dimensions)), False):
-            entities.append(as_rasa_entity({**match, "start": match["start"] + start, "end": match["end"] + start},
-                                           text))
+    pieces = windows(text)
+    found = DUCKLING.read([readable[start:end] + END_PADDING for start, end in pieces], language, list(dimensions),
+                          timezone, int(reference_time or time.time())) if pieces else []
+    found = found or []  # None: Duckling died on this text
+    entities = [as_rasa_entity({**match, "start": match["start"] + start, "end": match["end"] + start}, text)
+                for (start, _), matches in zip(pieces, found) for match in matches]
     return without_contained([entity for entity in entities if not misread(entity, text)])
 
 

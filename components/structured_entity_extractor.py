@@ -197,6 +197,7 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "StructuredEntityExtractor":
         config = {**cls.get_default_config(), **config}
+        duckling_parser.DUCKLING.start()  # now, rather than keep the first user waiting for it
         try:
             with model_storage.read_from(resource) as directory:
                 relations = json.loads((directory / RELATIONS_FILE).read_text(encoding="utf-8"))

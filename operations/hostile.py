@@ -138,6 +138,16 @@ def _dates_and_numbers(rng: random.Random) -> HostileRequest:
                           _chat(f"dates-{rng.randrange(10)}", " ".join(parts)[:4096], text=" ".join(parts)[:4096]))
 
 
+# Messages that end Duckling 0.2.0.1 (a Haskell runtime error): in-process they took the bot down (decisions/0060).
+DUCKLING_ENDERS = ["لا أستطيع التّجمّل في شهر رمضان.", "شهر رمضان!", "في شهر رمضانّ"]
+
+
+def _duckling_ender(rng: random.Random) -> HostileRequest:
+    text = rng.choice(DUCKLING_ENDERS)
+    return HostileRequest("duckling ender", rng.choice([WEBHOOK, PARSE]), _chat(f"ramadan-{rng.randrange(10)}", text,
+                                                                                text=text))
+
+
 def _garbage(rng: random.Random) -> HostileRequest:
     text, _ = rng.choice(garbage_messages())
     return HostileRequest("garbage message", WEBHOOK, _chat(f"garbage-{rng.randrange(10)}", text))
@@ -154,7 +164,7 @@ def _ambiguous_framing(rng: random.Random) -> HostileRequest:
 
 KINDS = [_random_bytes, _deep_json, _deep_metadata, _huge_string, _invalid_utf8, _lone_surrogate, _wrong_types,
          _malformed_parse, _huge_number, _look_alike_content_type, _long_sender, _emoji, _garbage, _ambiguous_framing,
-         _dates_and_numbers]
+         _dates_and_numbers, _duckling_ender]
 
 
 def hostile_requests(count: int, seed: int = 0) -> Iterator[HostileRequest]:

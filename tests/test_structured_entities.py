@@ -1,14 +1,18 @@
 """StructuredEntityExtractor: Duckling in each message's language, its quirks handled, dateparser and digits where
 Duckling has no rules, normalised values, and structured spans merged into the learned entities they overlap."""
 import datetime
+import os
+import signal
 
 import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.message import Message
 
 from components import date_fallback, duckling_parser
+from components.duckling_process import DucklingProcess
 from components.structured_entity_extractor import StructuredEntityExtractor
 from components.word_tokenizer import WordTokenizer, words
+from operations.hostile import DUCKLING_ENDERS
 from tests.conftest import build_component
 
 ISTANBUL = "Europe/Istanbul"
@@ -109,3 +113,27 @@ def test_control_characters_reach_duckling_as_spaces():
     text = "\x00\x07tomorrow at 7pm\x1b[31m"
     assert [(d, text[s:e]) for d, s, e in [(x["entity"], x["start"], x["end"]) for x in duckling_parser.parse(
         text, "en", ["time"], ISTANBUL, NOON_UTC)]] == [("time", "tomorrow at 7pm")]
+
+
+def test_a_message_that_ends_duckling_ends_only_its_child_process():
+    duckling = DucklingProcess(reply_seconds=30)
+    reference = int(NOON_UTC)
+    assert duckling.read(["شهر رمضان."], "ar", ["time"], ISTANBUL, reference) is None  # Duckling 0.2.0.1 dies here
+    [[ramadan]] = duckling.read(["شهر رمضان xy"], "ar", ["time"], ISTANBUL, reference)  # and the next one starts
+    assert ramadan["value"]["from"]["value"].startswith("2027-02-08")
+    duckling.stop()
+
+
+def test_a_duckling_that_hangs_is_replaced():
+    duckling = DucklingProcess(reply_seconds=1)
+    duckling.start()
+    os.kill(duckling._process.pid, signal.SIGSTOP)  # as if it were stuck on a message
+    assert duckling.read(["tomorrow"], "en", ["time"], ISTANBUL, int(NOON_UTC)) is None
+    assert duckling.read(["tomorrow"], "en", ["time"], ISTANBUL, int(NOON_UTC))[0][0]["dim"] == "time"
+    duckling.stop()
+
+
+@pytest.mark.parametrize("text", DUCKLING_ENDERS)
+def test_messages_that_ended_duckling_are_read(text):
+    times = [span for dimension, span, _ in found(text, "ar") if dimension == "time"]
+    assert times and set(times) <= {"رمضان", "في شهر"}  # none, were Duckling to die on it
