@@ -39,7 +39,7 @@ def xsid_headline(results: Callable[[str], dict]) -> str:
         def mean(value: Callable[[dict], float], which: int) -> float:
             return statistics.mean(value(rows[language][which]) for language in languages)
 
-        lines.append(f"| {label} | {mean(_accuracy, 0):.3f} | {mean(_f1, 0):.3f} | {mean(_dates, 0):.2f} | "
+        lines.append(f"| {label} | {mean(_accuracy, 0):.3f} | {mean(_f1, 0):.3f} | {mean(_dates, 0):.3f} | "
                      f"{mean(_accuracy, 1):.3f} | {mean(_f1, 1):.3f} |")
     return "\n".join(lines)
 

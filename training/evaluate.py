@@ -198,7 +198,7 @@ def _entity_f1(row: dict) -> str:
 
 def _dates_found(row: dict) -> str:
     share = (row.get("entities") or {}).get("dates", {}).get("overlapped_share")
-    return f"{share:.2f}" if share is not None else "–"
+    return f"{share:.3f}" if share is not None else "–"
 
 
 def _lookup(baseline: dict, name: str, label: str) -> Optional[dict]:
