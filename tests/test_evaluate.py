@@ -44,7 +44,7 @@ def evaluation(tmp_path_factory, embedding_cache):
                        "what's the weather like?,weather/find\n", encoding="utf-8")
     code = evaluate.main(["--config", str(ROOT / "config.yml"), "--train", str(FIXTURES / "xsid_en_train.conll"),
                           "--test", str(FIXTURES / "xsid_tr_test.conll"), str(FIXTURES / "translated_test.csv"),
-                          str(unknown), "--out", str(out), "--baseline", str(ROOT / "training" / "baseline_config.yml")])
+                          str(unknown), "--out", str(out), "--baseline", str(FIXTURES / "quick_baseline_config.yml")])
     assert code == 0
     return out, json.loads((out / "report.json").read_text(encoding="utf-8"))
 
