@@ -9,10 +9,12 @@ Put after the learned extractor: at training it learns from the English annotati
 dimension stands for (Duckling's `time` overlaps `[tomorrow at 7pm](time)`, `number` overlaps `[4](party_size)`).
 At parse time a structured span inside such a learned entity gives it its normalised `value` (one entity, not
 two); a structured span the learned extractor missed takes that entity's name when one name dominates in the
-training data, and its dimension's name (`time`, `number`...) otherwise.
+training data, and its dimension's name (`time`, `number`...) otherwise; a time wider than the learned
+non-time entities it holds replaces them where the entity head leans to a time. Why: docs/decisions/0056, 0061.
 """
 import json
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -46,6 +48,10 @@ ALL_DIMENSIONS = ["time", "duration", "number", "ordinal", "amount-of-money", "e
 # Dimensions Duckling reads the same way in every language: used with English rules where it lacks the language.
 ANY_LANGUAGE_DIMENSIONS = ("email", "phone-number", "url", "amount-of-money")
 RELATIONS_FILE = "structured_relations.json"
+# Languages that glue case endings and suffixes onto words ("Yarınki", tomorrow's; "holnapi"), where Duckling's
+# rules read only the bare word: a learned span it finds nothing in is read again with word endings cut off.
+SUFFIXING_LANGUAGES = frozenset({"tr", "hu", "fi", "et"})
+MAX_SUFFIX_LETTERS = 3  # "-ki", "-daki", "-nın": the endings tried, shortest first
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -134,9 +140,11 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             language, text = self.language(message), message.get(TEXT) or ""
             words = message.get(TOKENS_NAMES[TEXT]) or []
             found = self.extract(text, words, language, self.component_config[DIMENSIONS_KEY])
-            merged = [self._filled(entity, text, words, language) for entity in message.get(ENTITIES) or []]
-            merged += [{**entity, "entity": self._name(entity, words, message.get(ENTITY_TYPE_SCORES) or {})}
-                       for entity in found
+            scores = message.get(ENTITY_TYPE_SCORES) or {}
+            merged = [self._filled(entity, text, words, language, found) for entity in message.get(ENTITIES) or []]
+            wider = [entity for entity in found if self._takes_over(entity, merged, words, scores)]
+            merged = [entity for entity in merged if not any(_overlap(entity, time) for time in wider)]
+            merged += [{**entity, "entity": self._name(entity, words, scores)} for entity in found
                        if not any(_overlap(entity, other) for other in merged if other["entity"] != LANGUAGE_ENTITY)]
             message.set(ENTITIES, merged, add_to_output=True)
         return messages
@@ -163,21 +171,41 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         kept = [e for e in entities if not _cuts_digits(text, e["start"], e["end"], words)]
         return self.add_extractor_name(duckling_parser.without_contained(kept))
 
+    def _takes_over(self, structured: Dict[Text, Any], learned: List[Dict[Text, Any]], words: List[Token],
+                    scores: Dict[Text, List[float]]) -> bool:
+        """Whether a time replaces the learned entities inside it: it is wider than all of them, none of them is a
+        time, and the entity head leans to a time on its words ("Sabah 6'ya", at six in the morning, over the
+        6 the head read as a rating). "6 tomorrow" in "a table for 6 tomorrow at 7pm" overlaps a learned time."""
+        inside = [e for e in learned if e["entity"] != LANGUAGE_ENTITY and _overlap(e, structured)]
+        time_names = self.fills.get(structured["entity"], []) if structured["entity"] == "time" else []
+        return bool(inside and time_names) and all(
+            structured["start"] <= e["start"] and e["end"] <= structured["end"] and e["entity"] not in time_names
+            and e["end"] - e["start"] < structured["end"] - structured["start"] for e in inside
+        ) and self._leaning(structured, words, scores, time_names) >= self.component_config[MIN_TYPE_SCORE_KEY]
+
+    def _leaning(self, entity: Dict[Text, Any], words: List[Token], scores: Dict[Text, List[float]],
+                 names: List[Text]) -> float:
+        """The entity head's highest probability of any of `names` on the words of `entity`."""
+        rows = [i for i, w in enumerate(words) if w.start < entity["end"] and entity["start"] < w.end]
+        return max((scores[name][i] for name in names if name in scores for i in rows if i < len(scores[name])),
+                   default=0.0)
+
     def _name(self, entity: Dict[Text, Any], words: List[Token], scores: Dict[Text, List[float]]) -> Text:
         """A structured span alone: the learned entity its dimension stands for in the training data, else the one
         among those it fills that the entity head leans to on its words, else the dimension's own name."""
         dimension = entity["entity"]
         if dimension in self.renames:
             return self.renames[dimension]
-        rows = [i for i, w in enumerate(words) if w.start < entity["end"] and entity["start"] < w.end]
-        leaning = {name: max(scores[name][i] for i in rows) for name in self.fills.get(dimension, [])
-                   if name in scores and rows}
+        leaning = {name: self._leaning(entity, words, scores, [name]) for name in self.fills.get(dimension, [])}
         best = max(leaning, key=leaning.get, default=None)
         return best if best and leaning[best] >= self.component_config[MIN_TYPE_SCORE_KEY] else dimension
 
-    def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text) -> Dict[Text, Any]:
-        """A learned entity with the value of the longest structured entity its own words make, when a dimension
-        that fills it finds one there: "明天晚上7点" alone, not with the "4个人" after it."""
+    def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
+                in_message: List[Dict[Text, Any]]) -> Dict[Text, Any]:
+        """A learned entity with the value of a structured entity of a dimension that fills it: the longest its own
+        words make ("明天晚上7点" alone, not with the "4个人" after it), else the one of the whole message that
+        overlaps it most ("5'e" in "Sabah 5'e": at five in the morning), else, in a language that glues endings
+        onto words, the longest its words make without their endings ("Yarınki": tomorrow's)."""
         dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
         past_reading = entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]
         if not dimensions or "additional_info" in entity or past_reading:
@@ -185,7 +213,10 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         start, end = entity["start"], entity["end"]
         inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
         found = self.extract(text[start:end], inside, language, dimensions)
-        best = max(found, key=lambda e: e["end"] - e["start"], default=None)
+        found = found or [e for e in in_message if _overlap(e, entity) and e["entity"] in dimensions]
+        for bare in _without_endings(text[start:end]) if language in SUFFIXING_LANGUAGES else ():
+            found = found or self.extract(bare, inside, language, dimensions)
+        best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
         return {**entity, "value": best["value"], "additional_info": best["additional_info"]} if best else entity
 
     def persist(self) -> None:
@@ -212,6 +243,16 @@ def _cuts_digits(text: Text, start: int, end: int, words: List[Token]) -> bool:
     inside = any(w.start < start < w.end for w in words) and start not in starts
     return (inside and text[start].isdigit()) or (
         end not in ends and any(w.start < end < w.end for w in words) and text[end - 1].isdigit())
+
+
+def _without_endings(span: Text) -> List[Text]:
+    """`span` with what follows an apostrophe in a word turned into spaces ("6'ya" is 6 in the dative), then also
+    with the last 1, 2, 3 letters of its last word (where the endings of a Turkish phrase go), at least two letters
+    kept: "Bugünkü" reads "Bugün  ", "şu anki" reads "şu an  ". Same length, so offsets hold."""
+    unsuffixed = re.sub(r"(?<=\w)'\w+", lambda m: " " * len(m.group()), span)
+    cut = [re.sub(rf"(?<=\w\w)\w{{{n}}}(\W*)$", lambda m: " " * (m.end() - m.start()), unsuffixed)
+           for n in range(1, MAX_SUFFIX_LETTERS + 1)]
+    return list(dict.fromkeys(variant for variant in [unsuffixed, *cut] if variant != span))
 
 
 def _overlap(first: Dict[Text, Any], second: Dict[Text, Any]) -> int:

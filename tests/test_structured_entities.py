@@ -3,6 +3,7 @@ Duckling has no rules, normalised values, and structured spans merged into the l
 import datetime
 import os
 import signal
+from zoneinfo import ZoneInfo
 
 import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -14,6 +15,7 @@ from components.structured_entity_extractor import StructuredEntityExtractor
 from components.word_tokenizer import WordTokenizer, words
 from operations.hostile import DUCKLING_ENDERS
 from tests.conftest import build_component
+from training.evaluate import is_iso_time
 
 ISTANBUL = "Europe/Istanbul"
 NOON_UTC = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.timezone.utc).timestamp()  # a Monday
@@ -106,6 +108,30 @@ def test_structured_spans_the_learned_extractor_missed_are_added_under_their_dim
     extractor.process([result])
     assert entities_of(result) == [("number", "48213", 48213)]
     assert result.get("entities")[-1]["extractor"] == "StructuredEntityExtractor"
+
+
+def test_a_learned_time_with_a_turkish_ending_gets_the_value_of_its_bare_word(extractor):
+    """Duckling's Turkish rules read "Yarın" (tomorrow) but not "Yarınki" (tomorrow's) nor "şu anki" (current)."""
+    tomorrow = (datetime.datetime.now(ZoneInfo(ISTANBUL)) + datetime.timedelta(days=1)).date().isoformat()
+    result = message("Yarınki hatırlatıcıları iptal et", "tr", [("time", "Yarınki")])
+    extractor.process([result])
+    assert [(name, span, value[:10]) for name, span, value in entities_of(result)] == [("time", "Yarınki", tomorrow)]
+    result = message("şu anki sıcaklık nedir?", "tr", [("time", "şu anki")])
+    extractor.process([result])
+    assert is_iso_time(entities_of(result)[0][2])
+
+
+def test_a_time_around_a_learned_number_replaces_it_unless_a_learned_time_is_there(extractor):
+    text = "Sabah 6'ya alarm kur"  # at six in the morning, set an alarm: the head read the 6 as a party size
+    result = message(text, "tr", [("party_size", "6")])
+    result.set("entity_type_scores", {"time": [0.4, 0.3, 0.0, 0.0, 0.0], "party_size": [0.0, 0.6, 0.0, 0.0, 0.0]})
+    extractor.process([result])
+    assert [(name, span) for name, span, _ in entities_of(result)] == [("time", "Sabah 6")]
+    text = "a table for 6 tomorrow at 7pm"  # Duckling also reads "6 tomorrow" as a time
+    result = message(text, "en", [("party_size", "6"), ("time", "tomorrow at 7pm")])
+    result.set("entity_type_scores", {"time": [0.0, 0.0, 0.0, 0.2, 0.9, 0.9, 0.9], "party_size": [0.0] * 7})
+    extractor.process([result])
+    assert [(name, span) for name, span, _ in entities_of(result)] == [("party_size", "6"), ("time", "tomorrow at 7pm")]
 
 
 def test_control_characters_reach_duckling_as_spaces():
