@@ -70,8 +70,9 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
             LEARNING_RATE_KEY: 1e-3,
             # Same seed, same data: same model.
             RANDOM_SEED_KEY: 42,
-            # Rasa's option: whether "[Berlin](city), [Paris](city)"-like lists become one entity or several.
-            SPLIT_ENTITIES_BY_COMMA: True,
+            # Rasa's option to cut entities at commas whatever the tags say (its default: True). The BILOU tags
+            # already end "[Berlin](city), [Paris](city)" at the comma, and keep "[May 13, 2037](time)" whole.
+            SPLIT_ENTITIES_BY_COMMA: False,
         }
 
     @classmethod

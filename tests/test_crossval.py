@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from training import crossval
@@ -32,6 +33,9 @@ def test_each_fold_tests_on_sentences_it_did_not_train_on(pairs, tmp_path, embed
     assert set(report["accuracy"]) == {"english", "translation"}
     assert set(report["calibration_error"]) == {"english", "translation"}
     assert report["accuracy"]["english"] >= 0.5  # half of 12 sentences in training: chance is 1/4
+    parsed = pd.read_csv(tmp_path / "predictions.csv")  # every sentence held out once, in both languages
+    assert sorted(parsed.loc[parsed["test"] == "translation", "text"]) == sorted(pd.read_csv(turkish)["text"])
+    assert len(parsed) == 2 * len(pd.read_csv(english))
 
 
 def test_translation_must_line_up_with_the_training_rows(pairs, tmp_path):

@@ -87,3 +87,18 @@ def test_decoding_keeps_bilou_spans_valid():
     probabilities = np.array([[.1, .1, .6, .1, .05, .05], [.1, .1, .1, .6, .05, .05], [.9, .02, .02, .02, .02, .02]])
     assert [tags[i] for i in valid_bilou_path(np.log(probabilities), tags)] == ["B-time", "L-time", "O"]
     assert [tags[i] for i in valid_bilou_path(np.log(probabilities[2:]), tags)] == ["O"]
+
+
+def test_the_tags_decide_where_an_entity_ends_not_the_commas(tmp_path):
+    """xSID annotates "[may the thirteenth, 2037](datetime)": Rasa's default cut at commas made it two entities."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    extractor = build_component(KerasEntityExtractor, LocalModelStorage(tmp_path), "entities")
+    text = "on May 13, 2037 in Berlin, Paris"
+    tokens = WordTokenizer(WordTokenizer.get_default_config()).process([Message(data={"text": text})])[0].get(
+        "text_tokens")
+    assert [t.text for t in tokens] == ["on", "May", "13", "2037", "in", "Berlin", "Paris"]
+    tags = {"entity": ["O", "B-time", "I-time", "L-time", "O", "U-city", "U-city"]}
+    found = extractor.convert_predictions_into_entities(text, tokens, tags, extractor._split_entities_config())
+    assert [(e["entity"], e["value"]) for e in found] == [("time", "May 13, 2037"), ("city", "Berlin"),
+                                                         ("city", "Paris")]

@@ -9,7 +9,8 @@ held-out rows, in English and in translation: sentences the bot never saw in any
 (Testing on the translation of the training file itself mostly measures whether a translation lands next
 to its own original: the encoder variants we compared all tie there.) Writes DIR/report.json with the
 held-out accuracy per fold and overall, and the calibration error overall, in both languages; where the files
-annotate entities (xSID's slots), `entity_f1` too: exact-span F1 over all held-out sentences, in both languages.
+annotate entities (xSID's slots), `entity_f1` too: exact-span F1 over all held-out sentences, in both languages,
+and `entities`: precision, recall and F1 overall and per type. DIR/predictions.csv holds every held-out parse.
 """
 import argparse
 import json
@@ -62,9 +63,12 @@ def main(argv=None) -> int:
     report = {"config": str(args.config), "train": str(args.train), "translation": str(args.translation),
               "folds": folds, "accuracy": accuracy, "calibration_error": calibration}
     if has_entities(scored):
-        report["entity_f1"] = {name: span_scores(frame["entities"], frame["predicted_entities"])["f1"]
-                               for name, frame in scored.groupby("test")}
+        entities = {name: span_scores(frame["entities"], frame["predicted_entities"])
+                    for name, frame in scored.groupby("test")}
+        report["entity_f1"] = {name: scores["f1"] for name, scores in entities.items()}
+        report["entities"] = entities  # precision, recall and F1 per entity type
     args.out.mkdir(parents=True, exist_ok=True)
+    scored.to_csv(args.out / "predictions.csv", index=False)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"held-out accuracy over {args.folds} folds: English {accuracy['english']:.3f}, translation "
           f"({args.translation.name}) {accuracy['translation']:.3f}; calibration error "
