@@ -10,12 +10,15 @@ dimension stands for (Duckling's `time` overlaps `[tomorrow at 7pm](time)`, `num
 At parse time a structured span inside such a learned entity gives it its normalised `value` (one entity, not
 two); a structured span the learned extractor missed takes that entity's name when one name dominates in the
 training data, and its dimension's name (`time`, `number`...) otherwise; a time wider than the learned
-non-time entities it holds replaces them where the entity head leans to a time. Why: docs/decisions/0056, 0061.
+non-time entities it holds replaces them where the entity head leans to a time; a learned time holding only a
+duration is that long from now. Why: docs/decisions/0056, 0061.
 """
+import datetime
 import json
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Iterator, List, Optional, Text
+from zoneinfo import ZoneInfo
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -202,22 +205,44 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
                 in_message: List[Dict[Text, Any]]) -> Dict[Text, Any]:
-        """A learned entity with the value of a structured entity of a dimension that fills it: the longest its own
-        words make ("明天晚上7点" alone, not with the "4个人" after it), else the one of the whole message that
-        overlaps it most ("5'e" in "Sabah 5'e": at five in the morning), else, in a language that glues endings
-        onto words, the longest its words make without their endings ("Yarınki": tomorrow's)."""
+        """A learned entity with the value of the first structured entity `_readings` finds for it (the longest, or
+        the one overlapping it most)."""
         dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
         past_reading = entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]
         if not dimensions or "additional_info" in entity or past_reading:
             return entity  # nothing to fill it with, already filled, or past what is read
+        found = next((found for found in self._readings(entity, text, words, language, in_message, dimensions)
+                      if found), [])
         start, end = entity["start"], entity["end"]
-        inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
-        found = self.extract(text[start:end], inside, language, dimensions)
-        found = found or [e for e in in_message if _overlap(e, entity) and e["entity"] in dimensions]
-        for bare in _without_endings(text[start:end]) if language in SUFFIXING_LANGUAGES else ():
-            found = found or self.extract(bare, inside, language, dimensions)
         best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
         return {**entity, "value": best["value"], "additional_info": best["additional_info"]} if best else entity
+
+    def _readings(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
+                  in_message: List[Dict[Text, Any]], dimensions: List[Text]) -> Iterator[List[Dict[Text, Any]]]:
+        """What may give a learned entity its value, best first, read only as far as needed: what its own words make
+        ("明天晚上7点" alone, not with the "4个人" after it); the whole message's entity that overlaps it ("5'e" in
+        "Sabah 5'e": at five in the morning); in a language that glues endings onto words, its words without their
+        endings ("Yarınki": tomorrow's); for a time, a duration it holds, from now ("on beş dakikaya", in 15 minutes)."""
+        start, end = entity["start"], entity["end"]
+        inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
+        wanted = dimensions + ["duration"] if "time" in dimensions and "duration" not in dimensions else dimensions
+        read = [self.extract(text[start:end], inside, language, wanted)]
+        yield [e for e in read[0] if e["entity"] in dimensions]
+        yield [e for e in in_message if _overlap(e, entity) and e["entity"] in dimensions]
+        for bare in _without_endings(text[start:end]) if language in SUFFIXING_LANGUAGES else ():
+            read.append(self.extract(bare, inside, language, wanted))
+            yield [e for e in read[-1] if e["entity"] in dimensions]
+        if "time" in dimensions:
+            yield [self._from_now(e) for found in read for e in found if e["entity"] == "duration"]
+
+    def _from_now(self, duration: Dict[Text, Any]) -> Dict[Text, Any]:
+        """A duration as the time that long from now, in the bot's timezone, as Duckling reads "in 15 minutes"."""
+        seconds = duration["additional_info"]["normalized"]["value"]
+        moment = (datetime.datetime.now(ZoneInfo(self.timezone)) + datetime.timedelta(seconds=seconds)).replace(
+            microsecond=0).isoformat()
+        info = {"type": "value", "value": moment, "grain": duration["additional_info"].get("unit", "second"),
+                "duration": duration["additional_info"]}
+        return {**duration, "entity": "time", "value": moment, "additional_info": info}
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:

@@ -121,6 +121,16 @@ def test_a_learned_time_with_a_turkish_ending_gets_the_value_of_its_bare_word(ex
     assert is_iso_time(entities_of(result)[0][2])
 
 
+def test_a_learned_time_that_holds_a_duration_is_that_long_from_now(extractor):
+    """Turkish "on beş dakikaya" (in fifteen minutes): Duckling reads "on beş dakika" as a duration, not a time."""
+    result = message("on beş dakikaya bir alarm kur", "tr", [("time", "on beş dakikaya")])
+    extractor.process([result])
+    (name, span, value), = entities_of(result)
+    in_fifteen_minutes = datetime.datetime.now(ZoneInfo(ISTANBUL)) + datetime.timedelta(minutes=15)
+    assert abs(datetime.datetime.fromisoformat(value) - in_fifteen_minutes) < datetime.timedelta(minutes=1)
+    assert result.get("entities")[-1]["additional_info"]["duration"]["unit"] == "minute"
+
+
 def test_a_time_around_a_learned_number_replaces_it_unless_a_learned_time_is_there(extractor):
     text = "Sabah 6'ya alarm kur"  # at six in the morning, set an alarm: the head read the 6 as a party size
     result = message(text, "tr", [("party_size", "6")])
