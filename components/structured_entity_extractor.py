@@ -20,6 +20,7 @@ import re
 from typing import Any, Dict, Iterator, List, Optional, Text
 from zoneinfo import ZoneInfo
 
+import regex
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -51,6 +52,9 @@ ALL_DIMENSIONS = ["time", "duration", "number", "ordinal", "amount-of-money", "e
 # Dimensions Duckling reads the same way in every language: used with English rules where it lacks the language.
 ANY_LANGUAGE_DIMENSIONS = ("email", "phone-number", "url", "amount-of-money")
 RELATIONS_FILE = "structured_relations.json"
+# Alphabets written without spaces between words, where a numeral may be the first letters of another word
+# (ICU's words tell). Not Chinese characters: a numeral and its classifier make one word there (四位, four people).
+SPACELESS_ALPHABETS = regex.compile(r"[\p{sc=Khmer}\p{sc=Thai}\p{sc=Lao}\p{sc=Myanmar}]")
 # Languages that glue case endings and suffixes onto words ("Yarınki", tomorrow's; "holnapi"), where Duckling's
 # rules read only the bare word: a learned span it finds nothing in is read again with word endings cut off.
 SUFFIXING_LANGUAGES = frozenset({"tr", "hu", "fi", "et"})
@@ -158,8 +162,9 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return detected or language_of(message.get(TEXT) or "") or self.component_config[DEFAULT_LANGUAGE_KEY]
 
     def extract(self, text: Text, words: List[Token], language: Text, wanted: List[Text]) -> List[Dict[Text, Any]]:
-        """The structured entities of `text` in `language`, named by their dimension, without digits cut out of a
-        word (the 12345 of an order number "A12345" is not a number; the أربعة of لأربعة, "for four", is)."""
+        """The structured entities of `text` in `language`, named by their dimension, without those cut out of a
+        word (`_cut_out_of_a_word`). Runs of digits of other scripts than ASCII's are numbers whatever the language:
+        Duckling's Khmer rules read "៥០" (50) as 5 and 0."""
         limit = self.component_config[MAX_CHARACTERS_KEY]
         duckling = duckling_parser.duckling_language(language)
         with_time_rules = duckling in duckling_parser.TIME_LANGUAGES
@@ -169,9 +174,10 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
                                          max_characters=limit) if dimensions else []
         if "time" in wanted and not with_time_rules:
             entities += date_fallback.dates(words, language, self.timezone, max_characters=limit)
-        if "number" in wanted and not duckling:
-            entities += date_fallback.numbers(text, limit)
-        kept = [e for e in entities if not _cuts_digits(text, e["start"], e["end"], words)]
+        if "number" in wanted:
+            entities += [n for n in date_fallback.numbers(text, limit)
+                         if not duckling or not text[n["start"]:n["end"]].isascii()]
+        kept = [e for e in entities if not _cut_out_of_a_word(text, e, words)]
         return self.add_extractor_name(duckling_parser.without_contained(kept))
 
     def _takes_over(self, structured: Dict[Text, Any], learned: List[Dict[Text, Any]], words: List[Token],
@@ -262,12 +268,20 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return cls(config, model_storage, resource, relations["fills"], relations["renames"])
 
 
-def _cuts_digits(text: Text, start: int, end: int, words: List[Token]) -> bool:
-    """Whether [start, end) begins or ends inside a word on a digit."""
-    starts, ends = {w.start for w in words}, {w.end for w in words}
-    inside = any(w.start < start < w.end for w in words) and start not in starts
-    return (inside and text[start].isdigit()) or (
-        end not in ends and any(w.start < end < w.end for w in words) and text[end - 1].isdigit())
+def _cut_out_of_a_word(text: Text, entity: Dict[Text, Any], words: List[Token]) -> bool:
+    """Whether a structured entity is part of a word: digits glued to other digits or to ASCII letters (the 12345
+    of an order number "A12345"), or a number that ends on a letter inside a word of a script written without
+    spaces (ហា, fifty, in ហាង, shop). One that begins after a clitic is a word (أربعة, four, in لأربعة, for four)."""
+    start, end = entity["start"], entity["end"]
+    begins_inside = start not in {w.start for w in words} and any(w.start < start < w.end for w in words)
+    ends_inside = end not in {w.end for w in words} and any(w.start < end < w.end for w in words)
+    return (begins_inside and _glued(text[start], text[start - 1])) or ends_inside and (
+        _glued(text[end - 1], text[end]) or entity["entity"] in ("number", "ordinal")
+        and not text[end - 1].isdigit() and bool(SPACELESS_ALPHABETS.match(text[end])))
+
+
+def _glued(digit: Text, neighbour: Text) -> bool:
+    return digit.isdigit() and (neighbour.isdigit() or neighbour.isascii() and neighbour.isalpha())
 
 
 def _without_endings(span: Text) -> List[Text]:

@@ -66,6 +66,26 @@ def test_without_duckling_time_rules_dateparser_reads_the_words_and_cldr_gives_t
     assert [(n["value"], table[n["start"]:n["end"]]) for n in date_fallback.numbers(table)] == [(12, "១២")]
 
 
+def test_the_languages_word_for_hour_with_a_number_is_a_clock_time_and_alone_no_time():
+    """dateparser read "ម៉ោង ៩ យប់" (9 at night) as September and "ម៉ោង" (hour) alone as today."""
+    def times(text):
+        return [(text[t["start"]:t["end"]], t["value"]) for t in
+                date_fallback.dates(words(text), "km", "Asia/Phnom_Penh", NOON_UTC)]  # 19:00 in Phnom Penh
+
+    assert times("ម៉ោង ៩ យប់") == [("ម៉ោង ៩", "2026-11-30T21:00:00+07:00")]
+    assert times("ម៉ោង ៩ ព្រឹក") == [("ម៉ោង ៩", "2026-12-01T09:00:00+07:00")]  # 9 in the morning has passed
+    assert times("ហាងបើកម៉ោងប៉ុន្មាន?") == []  # what time does the shop open?
+
+
+def test_numbers_in_khmer_are_whole_digit_runs_and_never_a_piece_of_a_word(tmp_path):
+    extractor = build_component(StructuredEntityExtractor, LocalModelStorage(tmp_path), "structured")
+    for text, numbers in [("តុ ៥០ នាក់", [50]),  # a table for 50: Duckling alone reads 5 and 0
+                          ("ខ្ញុំចង់កក់តុសម្រាប់៤នាក់", [4]),  # I want to book a table for 4, without spaces
+                          ("ហាងបើកម៉ោងប៉ុន្មាន?", [])]:  # Duckling reads ហា of ហាង (shop) as 50
+        found = extractor.extract(text, words(text), "km", ["number"])
+        assert [e["value"] for e in found] == numbers, text
+
+
 @pytest.fixture()
 def extractor(tmp_path):
     component = build_component(StructuredEntityExtractor, LocalModelStorage(tmp_path), "structured",
