@@ -226,8 +226,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
     def _readings(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
                   in_message: List[Dict[Text, Any]], dimensions: List[Text]) -> Iterator[List[Dict[Text, Any]]]:
         """What may give a learned entity its value, best first, read only as far as needed: what its own words make
-        ("明天晚上7点" alone, not with the "4个人" after it); the whole message's entity that overlaps it ("5'e" in
-        "Sabah 5'e": at five in the morning); in a language that glues endings onto words, its words without their
+        ("明天晚上7点" alone, not with the "4个人" after it); the whole message's entity that overlaps it (Duckling
+        may need the words around a span to read it); in a language that glues endings onto words, its words without their
         endings ("Yarınki": tomorrow's); for a time, a duration it holds, from now ("on beş dakikaya", in 15 minutes)."""
         start, end = entity["start"], entity["end"]
         inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
