@@ -270,6 +270,8 @@ def test_a_booking_in_one_message_fills_both_slots(server, language, text, confi
 
 
 def test_a_khmer_booking_over_two_turns_fills_both_slots(server):
+    hours = server.say("booking-km", "ហាងបើកម៉ោងប៉ុន្មាន?")[0]  # what time does the shop open? ("ម៉ោង": hour)
+    assert hours.startswith("យើងបើក") and server.tracker("booking-km")["slots"]["time"] is None, hours
     asked = server.say("booking-km", "ខ្ញុំចង់កក់តុសម្រាប់ ៤ នាក់")[0]  # I want to book a table for 4 people
     assert asked.startswith("សម្រាប់ថ្ងៃណា"), asked  # "for which day and time?", in Khmer
     confirmed = server.say("booking-km", "ថ្ងៃស្អែក ម៉ោង ៧ យប់")[0]  # tomorrow, 7 at night
