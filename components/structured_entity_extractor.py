@@ -16,7 +16,6 @@ duration is that long from now. Why: docs/decisions/0056, 0061.
 import datetime
 import json
 import logging
-import re
 from typing import Any, Dict, Iterator, List, Optional, Text
 from zoneinfo import ZoneInfo
 
@@ -288,8 +287,8 @@ def _without_endings(span: Text) -> List[Text]:
     """`span` with what follows an apostrophe in a word turned into spaces ("6'ya" is 6 in the dative), then also
     with the last 1, 2, 3 letters of its last word (where the endings of a Turkish phrase go), at least two letters
     kept: "Bugünkü" reads "Bugün  ", "şu anki" reads "şu an  ". Same length, so offsets hold."""
-    unsuffixed = re.sub(r"(?<=\w)'\w+", lambda m: " " * len(m.group()), span)
-    cut = [re.sub(rf"(?<=\w\w)\w{{{n}}}(\W*)$", lambda m: " " * (m.end() - m.start()), unsuffixed)
+    unsuffixed = regex.sub(r"(?<=\w)'\w+", lambda m: " " * len(m.group()), span)
+    cut = [regex.sub(rf"(?<=\w\w)\w{{{n}}}(\W*)$", lambda m: " " * (m.end() - m.start()), unsuffixed)
            for n in range(1, MAX_SUFFIX_LETTERS + 1)]
     return list(dict.fromkeys(variant for variant in [unsuffixed, *cut] if variant != span))
 
