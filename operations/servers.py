@@ -62,7 +62,7 @@ class RasaServer:
                     return self
             except requests.RequestException:  # refused, or too busy loading the model to answer in time
                 pass
-            time.sleep(1)
+            time.sleep(0.25)
         raise TimeoutError(f"rasa run on port {self.port} not ready after {timeout} s; see {self.log_path}")
 
     def say(self, sender: str, message: str) -> list:

@@ -25,7 +25,17 @@ def embedding_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bot_project(tmp_path_factory, embedding_cache) -> Path:
+def rasa_cache(tmp_path_factory) -> Path:
+    """One Rasa training cache for the session, as a bot author's machine has: a training whose components an
+    earlier one already trained on the same inputs (the demo bot again through `make chat`, or before a retraining)
+    reuses them, and each training still runs every component whose data or settings changed."""
+    directory = tmp_path_factory.mktemp("rasa-cache")
+    os.environ["RASA_CACHE_DIRECTORY"] = str(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def bot_project(tmp_path_factory, embedding_cache, rasa_cache) -> Path:
     """A copy of the demo bot's files, so that tests may change the data without touching the repo."""
     project = tmp_path_factory.mktemp("bot")
     for name in ("config.yml", "domain.yml", "data"):
@@ -35,10 +45,10 @@ def bot_project(tmp_path_factory, embedding_cache) -> Path:
 
 
 def train_bot(project: Path, output: Path) -> Path:
-    """Trains the real pipeline with Rasa's own training code; returns the model archive."""
+    """Trains the real pipeline with Rasa's own training code (and the session's `rasa_cache`); returns the model
+    archive."""
     from rasa.model_training import train
 
-    os.environ["RASA_CACHE_DIRECTORY"] = str(output / "rasa-cache")
     result = train(
         domain=str(project / "domain.yml"),
         config=str(project / "config.yml"),

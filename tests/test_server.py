@@ -119,7 +119,15 @@ def test_web_chat_page_in_chromium(server, browser):
     assert browser.save_screenshot(str(ARTIFACTS / "webchat.png"))
 
 
-def test_two_replicas_share_one_conversation_through_redis(trained_model, tmp_path):
+def post_message(server, sender: str, message: str) -> requests.Response:
+    return requests.post(f"{server.url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
+
+
+def user_turns(server, sender: str) -> list:
+    return [e["text"] for e in server.tracker(sender)["events"] if e["event"] == "user"]
+
+
+def test_two_replicas_share_one_conversation_and_a_killed_one_leaves_it_to_the_other(trained_model, tmp_path):
     redis = RedisServer(tmp_path)
     endpoints = redis.endpoints_file(tmp_path / "endpoints.yml")
     replicas = [RasaServer(trained_model, tmp_path, endpoints) for _ in range(2)]
@@ -134,6 +142,15 @@ def test_two_replicas_share_one_conversation_through_redis(trained_model, tmp_pa
             said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
             assert said == [message for _, message, _ in turns]
             assert tracker["slots"]["language"] == "tr"
+
+        assert first.say("survivor", "ហាងបើកម៉ោងប៉ុន្មាន?")[0].startswith("យើងបើក")
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=30)
+        with pytest.raises(requests.ConnectionError):
+            post_message(first, "survivor", "អរគុណ")
+        assert second.say("survivor", "អរគុណ")[0].startswith("មិនអីទេ")
+        assert user_turns(second, "survivor") == ["ហាងបើកម៉ោងប៉ុន្មាន?", "អរគុណ"]
+        assert second.tracker("survivor")["slots"]["language"] == "km"
     finally:
         for replica in replicas:
             replica.stop()
@@ -155,14 +172,6 @@ def test_auth_token_and_cors_as_documented(trained_model, tmp_path):
         secured.stop()
 
 
-def post_message(server, sender: str, message: str) -> requests.Response:
-    return requests.post(f"{server.url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
-
-
-def user_turns(server, sender: str) -> list:
-    return [e["text"] for e in server.tracker(sender)["events"] if e["event"] == "user"]
-
-
 def test_redis_outage_gets_a_quick_503_and_no_turn_is_lost(trained_model, tmp_path):
     redis = RedisServer(tmp_path, persistent=True)
     server = RasaServer(trained_model, tmp_path, redis.endpoints_file(tmp_path / "endpoints.yml"))
@@ -181,25 +190,6 @@ def test_redis_outage_gets_a_quick_503_and_no_turn_is_lost(trained_model, tmp_pa
         assert server.tracker("outage")["slots"]["language"] == "tr"
     finally:
         server.stop()
-        redis.stop()
-
-
-def test_a_killed_replica_leaves_the_conversation_to_the_other(trained_model, tmp_path):
-    redis = RedisServer(tmp_path)
-    endpoints = redis.endpoints_file(tmp_path / "endpoints.yml")
-    first, second = (RasaServer(trained_model, tmp_path, endpoints) for _ in range(2))
-    try:
-        first.wait_until_ready(), second.wait_until_ready()
-        assert first.say("survivor", "ហាងបើកម៉ោងប៉ុន្មាន?")[0].startswith("យើងបើក")
-        first.process.send_signal(signal.SIGKILL)
-        first.process.wait(timeout=30)
-        with pytest.raises(requests.ConnectionError):
-            post_message(first, "survivor", "អរគុណ")
-        assert second.say("survivor", "អរគុណ")[0].startswith("មិនអីទេ")
-        assert user_turns(second, "survivor") == ["ហាងបើកម៉ោងប៉ុន្មាន?", "អរគុណ"]
-        assert second.tracker("survivor")["slots"]["language"] == "km"
-    finally:
-        first.stop(), second.stop()
         redis.stop()
 
 

@@ -8,8 +8,8 @@ from training.project import ROOT
 PROMPT = "Your input ->"
 
 
-def test_make_chat_answers_in_the_users_language(embedding_cache, tmp_path):
-    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(tmp_path / "rasa-cache"), "TERM": "xterm"}
+def test_make_chat_answers_in_the_users_language(embedding_cache, rasa_cache, tmp_path):
+    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(rasa_cache), "TERM": "xterm"}
     chat = pexpect.spawn("make chat", cwd=str(ROOT), env=env, encoding="utf-8", timeout=300,
                          dimensions=(50, 200))
     chat.logfile_read = (tmp_path / "chat.log").open("w", encoding="utf-8")
