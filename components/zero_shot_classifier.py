@@ -9,7 +9,7 @@ FallbackClassifier asks to rephrase when that answer is unsure too.
 import hashlib
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text, Tuple, Type
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple, Type
 
 import numpy as np
 import rasa.shared.utils.io
@@ -253,7 +253,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
                 logger.debug("Zero-shot skipped: none of the head's intents has enough examples to compete.")
                 continue
             best, probability = max(scored, key=lambda pair: pair[1])
-            reason = self._why_accepted(best, probability, head_confidence, null_scores.get(best), message.get(TEXT))
+            if not self._contends(best, probability, head_confidence):
+                continue  # most messages: no label is near, and its null score is never computed
+            reason = self._why_accepted(best, probability, head_confidence, null_scores().get(best), message.get(TEXT))
             if reason:
                 logger.debug(f"Zero-shot '{best}' ({probability:.3f}) replaces '{head.get(INTENT_NAME_KEY)}' "
                              f"({head_confidence:.2f}): {reason}.")
@@ -269,6 +271,19 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return (head_confidence < self.component_config[HEAD_THRESHOLD_KEY]
                 or self.component_config[OVERRIDE_CONFIDENCE_KEY] is not None)
 
+    def _contends(self, label: str, probability: float, head_confidence: float) -> bool:
+        """Whether a zero-shot label is the best candidate and sure enough to win, before its null is asked."""
+        return label in self.labels and self._winning_rule(probability, head_confidence) is not None
+
+    def _winning_rule(self, probability: float, head_confidence: float) -> Optional[str]:
+        """The rule by which a label this probable replaces the head's intent, if any."""
+        config = self.component_config
+        if head_confidence < config[HEAD_THRESHOLD_KEY] and probability >= config[MIN_CONFIDENCE_KEY]:
+            return f"head unsure (< {config[HEAD_THRESHOLD_KEY]}), zero-shot >= {config[MIN_CONFIDENCE_KEY]}"
+        if config[OVERRIDE_CONFIDENCE_KEY] is not None and probability >= config[OVERRIDE_CONFIDENCE_KEY]:
+            return f"zero-shot >= {config[OVERRIDE_CONFIDENCE_KEY]}, sure enough to override the head"
+        return None
+
     def _above_null(self, label: str, null_score: Optional[float], text: str = "") -> bool:
         """Closer to the label than all but a small share of ordinary text, of the message's language where the
         background has enough of it (always, without a background)."""
@@ -279,17 +294,13 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
     def _why_accepted(self, label: str, probability: float, head_confidence: float,
                       null_score: Optional[float] = None, text: str = "") -> Optional[str]:
         """Why the zero-shot label replaces the head's intent, or None when it does not."""
-        config = self.component_config
-        if label not in self.labels or not self._above_null(label, null_score, text):
+        if not self._contends(label, probability, head_confidence) or not self._above_null(label, null_score, text):
             return None
-        if head_confidence < config[HEAD_THRESHOLD_KEY] and probability >= config[MIN_CONFIDENCE_KEY]:
-            return f"head unsure (< {config[HEAD_THRESHOLD_KEY]}), zero-shot >= {config[MIN_CONFIDENCE_KEY]}"
-        if config[OVERRIDE_CONFIDENCE_KEY] is not None and probability >= config[OVERRIDE_CONFIDENCE_KEY]:
-            return f"zero-shot >= {config[OVERRIDE_CONFIDENCE_KEY]}, sure enough to override the head"
-        return None
+        return self._winning_rule(probability, head_confidence)
 
-    def _score(self, message: Message) -> Tuple[List[Tuple[str, float]], Dict[str, float]]:
-        """(candidate, probability) for the labels and the head's best intents; each label's null score."""
+    def _score(self, message: Message) -> Tuple[List[Tuple[str, float]], Callable[[], Dict[str, float]]]:
+        """(candidate, probability) for the labels and the head's best intents; what gives each label's null score
+        (the embedding backend's costs a pass over the background: asked for only when a label contends)."""
         ranking = message.get(INTENT_RANKING_KEY) or []
         head_candidates = [r[INTENT_NAME_KEY] for r in ranking[: self.component_config[HEAD_CANDIDATES_KEY]]
                            if r[INTENT_NAME_KEY] not in self.labels]
@@ -298,13 +309,16 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             hypotheses = [self.labels[c]["hypothesis"] if c in self.labels
                           else intent_hypothesis(c, self.component_config[HYPOTHESIS_TEMPLATE_KEY]) for c in candidates]
             probabilities, log_odds = self.nli.probabilities_and_log_odds(message.get(TEXT) or "", hypotheses)
-            return list(zip(candidates, probabilities.tolist())), dict(zip(self.labels, log_odds.tolist()))
+            return list(zip(candidates, probabilities.tolist())), lambda: dict(zip(self.labels, log_odds.tolist()))
         candidates = [n for n in self.names if n in self.labels or n in head_candidates]
         vector = self._description_space(message.get_dense_features(TEXT)[1].features.reshape(-1))
         rows = [self.names.index(c) for c in candidates]
-        null_scores = {}
-        if self.null is not None:
-            null_scores = dict(zip(self.labels, self.null.scores(vector, self.vectors[: len(self.labels)])[0].tolist()))
+
+        def null_scores() -> Dict[str, float]:
+            if self.null is None:
+                return {}
+            return dict(zip(self.labels, self.null.scores(vector, self.vectors[: len(self.labels)])[0].tolist()))
+
         return list(zip(candidates, self.embedding.probabilities(vector, self.vectors, rows).tolist())), null_scores
 
     def _set_intent(self, message: Message, label: str, probability: float, scored) -> None:

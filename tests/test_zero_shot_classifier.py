@@ -217,6 +217,18 @@ def test_confident_head_is_left_alone(embedding_pipeline):
     assert all(e["classifier"] == "KerasIntentClassifier" for e in message.get("intent_ranking"))
 
 
+def test_the_background_is_searched_only_when_a_label_contends(embedding_pipeline, monkeypatch):
+    """The null score costs a pass over the background sample: messages no label comes near skip it."""
+    zero_shot = embedding_pipeline[3]
+    searched = []
+    monkeypatch.setattr(zero_shot.null, "scores", lambda *args, real=zero_shot.null.scores: searched.append(1) or
+                        real(*args))
+    classify(embedding_pipeline, "where is my order?", "hello there")
+    assert not searched
+    message, = classify(embedding_pipeline, "I want to cancel my subscription")
+    assert searched and message.get("intent")["name"] == "cancel_subscription"
+
+
 def test_persist_and_load_give_the_same_decisions(embedding_pipeline):
     directory, featurizer, head, zero_shot = embedding_pipeline
     loaded = load_component(ZeroShotIntentClassifier, LocalModelStorage(directory), "zero_shot", labels=CANCEL)
