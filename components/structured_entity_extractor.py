@@ -147,7 +147,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             words = message.get(TOKENS_NAMES[TEXT]) or []
             found = self.extract(text, words, language, self.component_config[DIMENSIONS_KEY])
             scores = message.get(ENTITY_TYPE_SCORES) or {}
-            merged = [self._filled(entity, text, words, language, found) for entity in message.get(ENTITIES) or []]
+            learned = message.get(ENTITIES) or []
+            merged = [self._filled(entity, text, words, language, found, learned) for entity in learned]
             wider = [entity for entity in found if self._takes_over(entity, merged, words, scores)]
             merged = [entity for entity in merged if not any(_overlap(entity, time) for time in wider)]
             merged += [{**entity, "entity": self._name(entity, words, scores)} for entity in found
@@ -209,33 +210,42 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return best if best and leaning[best] >= self.component_config[MIN_TYPE_SCORE_KEY] else dimension
 
     def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
-                in_message: List[Dict[Text, Any]]) -> Dict[Text, Any]:
+                in_message: List[Dict[Text, Any]], learned: List[Dict[Text, Any]]) -> Dict[Text, Any]:
         """A learned entity with the value of the first structured entity `_readings` finds for it (the longest, or
-        the one overlapping it most)."""
+        the one overlapping it most); a learned time whose words are only a duration takes the words of the message's
+        time around it ("2 minutes" in "in 2 minutes": the "in" makes it a time) where they hold no other entity."""
         dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
         past_reading = entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]
         if not dimensions or "additional_info" in entity or past_reading:
             return entity  # nothing to fill it with, already filled, or past what is read
-        found = next((found for found in self._readings(entity, text, words, language, in_message, dimensions)
-                      if found), [])
-        start, end = entity["start"], entity["end"]
-        best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
-        return {**entity, "value": best["value"], "additional_info": best["additional_info"]} if best else entity
-
-    def _readings(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
-                  in_message: List[Dict[Text, Any]], dimensions: List[Text]) -> Iterator[List[Dict[Text, Any]]]:
-        """What may give a learned entity its value, best first, read only as far as needed: what its own words make
-        ("明天晚上7点" alone, not with the "4个人" after it); the whole message's entity that overlaps it (Duckling
-        may need the words around a span to read it); in a language that glues endings onto words, its words without their
-        endings ("Yarınki": tomorrow's); for a time, a duration it holds, from now ("on beş dakikaya", in 15 minutes)."""
         start, end = entity["start"], entity["end"]
         inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
-        wanted = dimensions + ["duration"] if "time" in dimensions and "duration" not in dimensions else dimensions
-        read = [self.extract(text[start:end], inside, language, wanted)]
-        yield [e for e in read[0] if e["entity"] in dimensions]
+        own = self.extract(text[start:end], inside, language, _with_durations(dimensions))
+        found = next((found for found in self._readings(entity, text, inside, language, in_message, dimensions, own)
+                      if found), [])
+        best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
+        if not best:
+            return entity
+        filled = {**entity, "value": best["value"], "additional_info": best["additional_info"]}
+        others = [e for e in learned if e is not entity and e["entity"] != LANGUAGE_ENTITY]
+        if best in in_message and _only_a_duration(own, dimensions) and _holds(best, entity) and \
+                not any(_overlap(other, best) for other in others):
+            filled.update(start=best["start"], end=best["end"])
+        return filled
+
+    def _readings(self, entity: Dict[Text, Any], text: Text, inside: List[Token], language: Text,
+                  in_message: List[Dict[Text, Any]], dimensions: List[Text],
+                  own: List[Dict[Text, Any]]) -> Iterator[List[Dict[Text, Any]]]:
+        """What may give a learned entity its value, best first, read only as far as needed: what its own words make
+        (`own`: "明天晚上7点" alone, not with the "4个人" after it); the whole message's entity that overlaps it
+        (Duckling may need the words around a span to read it); in a language that glues endings onto words, its
+        words without their endings ("Yarınki": tomorrow's); for a time, a duration it holds, from now ("on beş
+        dakikaya", in 15 minutes)."""
+        read = [own]
+        yield [e for e in own if e["entity"] in dimensions]
         yield [e for e in in_message if _overlap(e, entity) and e["entity"] in dimensions]
-        for bare in _without_endings(text[start:end]) if language in SUFFIXING_LANGUAGES else ():
-            read.append(self.extract(bare, inside, language, wanted))
+        for bare in _without_endings(text[entity["start"]:entity["end"]]) if language in SUFFIXING_LANGUAGES else ():
+            read.append(self.extract(bare, inside, language, _with_durations(dimensions)))
             yield [e for e in read[-1] if e["entity"] in dimensions]
         if "time" in dimensions:
             yield [self._from_now(e) for found in read for e in found if e["entity"] == "duration"]
@@ -291,6 +301,22 @@ def _without_endings(span: Text) -> List[Text]:
     cut = [regex.sub(rf"(?<=\w\w)\w{{{n}}}(\W*)$", lambda m: " " * (m.end() - m.start()), unsuffixed)
            for n in range(1, MAX_SUFFIX_LETTERS + 1)]
     return list(dict.fromkeys(variant for variant in [unsuffixed, *cut] if variant != span))
+
+
+def _with_durations(dimensions: List[Text]) -> List[Text]:
+    """The dimensions to read a learned entity's words for: a time's words are read for durations too."""
+    return dimensions + ["duration"] if "time" in dimensions and "duration" not in dimensions else dimensions
+
+
+def _only_a_duration(read: List[Dict[Text, Any]], dimensions: List[Text]) -> bool:
+    """Whether what a learned entity's words make is a duration and nothing it stands for ("2 minutes")."""
+    return any(e["entity"] == "duration" for e in read) and not any(e["entity"] in dimensions for e in read)
+
+
+def _holds(outer: Dict[Text, Any], inner: Dict[Text, Any]) -> bool:
+    """Whether `outer` spans `inner` and more."""
+    return outer["start"] <= inner["start"] and inner["end"] <= outer["end"] and \
+        outer["end"] - outer["start"] > inner["end"] - inner["start"]
 
 
 def _overlap(first: Dict[Text, Any], second: Dict[Text, Any]) -> int:

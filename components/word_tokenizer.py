@@ -2,13 +2,14 @@
 
 Rasa's WhitespaceTokenizer sees one token in a Khmer, Thai, Chinese or Japanese sentence, which are written
 without spaces between words; ICU segments them with its dictionaries, and every other script by Unicode's
-rules ("7'de" -> "7", "de"; "A12345" stays whole). Entity annotations then align with tokens in any language,
-the featurizer pools the encoder's pieces of each word, and `rasa test nlu` scores entities. Spaces and
-punctuation are not tokens, as with Rasa's own tokenizers. Why ICU: docs/decisions/0053.
+rules ("7'de" -> "7", "de"; "A12345" stays whole; "p.m." keeps its last period). Entity annotations then align
+with tokens in any language, the featurizer pools the encoder's pieces of each word, and `rasa test nlu` scores
+entities. Spaces and punctuation are not tokens, as with Rasa's own tokenizers. Why ICU: docs/decisions/0053.
 """
 import threading
 from typing import Any, Dict, List, Text
 
+import regex
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.exceptions import RasaException
@@ -16,6 +17,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 # ICU's rule status of a segment that is a word (number, letters, kana, ideographs), not space or punctuation.
 WORD_STATUS_FROM = 100
+# Letters with a period between each (p.m, U.S, e.g): ICU leaves their last period out of the word.
+ABBREVIATION = regex.compile(r"\p{L}(?:\.\p{L})+")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -62,6 +65,8 @@ def words(text: str) -> List[Token]:
     for end in iterator:
         if iterator.getRuleStatus() >= WORD_STATUS_FROM:
             begin, finish = to_python[start], to_python[end]
+            if ABBREVIATION.fullmatch(text[begin:finish]) and text[finish:finish + 1] == ".":
+                finish += 1  # "p.m." and "U.S." end on their period, as written and annotated
             tokens.append(Token(text[begin:finish], begin, finish))
         start = end
     return tokens

@@ -151,6 +151,21 @@ def test_a_learned_time_that_holds_a_duration_is_that_long_from_now(extractor):
     assert result.get("entities")[-1]["additional_info"]["duration"]["unit"] == "minute"
 
 
+def test_a_learned_duration_takes_the_words_that_make_it_a_time(extractor):
+    """"in 2 minutes" is a time, "2 minutes" a duration: the learned span grows to Duckling's time around it, but
+    not over another entity."""
+    result = message("Find The Twinkler playing in 2 minutes", "en", [("time", "2 minutes")])
+    extractor.process([result])
+    (name, span, value), = entities_of(result)
+    assert (name, span) == ("time", "in 2 minutes") and is_iso_time(value)
+    result = message("remind me at 7pm tomorrow", "en", [("time", "tomorrow")])
+    extractor.process([result])
+    assert [(name, span) for name, span, _ in entities_of(result)] == [("time", "tomorrow")]  # a time, not a duration
+    result = message("play In 5 minutes", "en", [("track", "In"), ("time", "5 minutes")])  # the head's other reading
+    extractor.process([result])
+    assert [(name, span) for name, span, _ in entities_of(result)] == [("track", "In"), ("time", "5 minutes")]
+
+
 def test_a_time_around_a_learned_number_replaces_it_unless_a_learned_time_is_there(extractor):
     text = "Sabah 6'ya alarm kur"  # at six in the morning, set an alarm: the head read the 6 as a party size
     result = message(text, "tr", [("party_size", "6")])

@@ -13,6 +13,8 @@ from components.word_tokenizer import WordTokenizer, words
     ("すべてのリマインダーを表示", ["すべて", "の", "リマインダー", "を", "表示"]),
     ("أين طلبي؟", ["أين", "طلبي"]),
     ("Where is my order #A12345?", ["Where", "is", "my", "order", "A12345"]),
+    ("today at 2 p.m.", ["today", "at", "2", "p.m."]),  # an abbreviation ends on its period
+    ("in U.S. Virgin Islands, Mr. Smith", ["in", "U.S.", "Virgin", "Islands", "Mr", "Smith"]),
 ])
 def test_words_and_their_offsets(text, expected):
     found = words(text)
