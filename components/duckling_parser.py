@@ -51,9 +51,15 @@ def parse(text: str, language: str, dimensions: Sequence[str], timezone: str,
     found = DUCKLING.read([readable[start:end] + END_PADDING for start, end in pieces], language, list(dimensions),
                           timezone, int(reference_time or time.time())) if pieces else []
     found = found or []  # None: Duckling died on this text
-    entities = [as_rasa_entity({**match, "start": match["start"] + start, "end": match["end"] + start}, text)
-                for (start, _), matches in zip(pieces, found) for match in matches]
+    entities = [as_rasa_entity({**match, "start": match["start"] + start, "end": _end(match, readable, start, end)},
+                               text) for (start, end), matches in zip(pieces, found) for match in matches]
     return without_contained([entity for entity in entities if not misread(entity, text)])
+
+
+def _end(match: Dict[str, Any], text: str, window_start: int, window_end: int) -> int:
+    """Where a match ends in `text`: an interval's may run into the padding or the spaces after it ("bu gece  ")."""
+    end = min(match["end"] + window_start, window_end)
+    return max(match["start"] + window_start + 1, len(text[:end].rstrip()))
 
 
 def windows(text: str, size: int = WINDOW_CHARACTERS) -> List[Tuple[int, int]]:

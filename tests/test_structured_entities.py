@@ -9,7 +9,7 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.message import Message
 
-from components import date_fallback, duckling_parser
+from components import date_fallback, decades, duckling_parser
 from components.duckling_process import DucklingProcess
 from components.structured_entity_extractor import StructuredEntityExtractor
 from components.word_tokenizer import WordTokenizer, words
@@ -35,6 +35,25 @@ def found(text, language, dimensions=("time", "number", "duration", "email", "ph
 def test_times_in_the_messages_language_are_iso_in_the_bots_timezone(text, language, time):
     times = [(span, value) for dimension, span, value in found(text, language) if dimension == "time"]
     assert times == [(time, "2026-12-01T19:00:00.000+03:00")]
+
+
+@pytest.mark.parametrize("text", ["bu gece", "Akşam 6", "playing in 2 minutes"])
+def test_a_time_at_the_end_of_a_message_ends_there(text):
+    """Duckling's intervals ran into the spaces padded after a message (docs/decisions/0060)."""
+    entities = duckling_parser.parse(text, "tr" if not text.isascii() or text == "bu gece" else "en", ["time"],
+                                     ISTANBUL, NOON_UTC)
+    assert entities and all(e["end"] <= len(text) and not text[e["start"]:e["end"]].endswith(" ") for e in entities)
+
+
+def test_decades_are_ten_year_intervals():
+    eighties = decades.decade("the eighties", "en", ISTANBUL)["value"]
+    assert eighties["from"].startswith("1980-01-01T00:00:00.000") and eighties["to"].startswith("1990-01-01T00:00")
+    assert decades.decade("70s", "en", ISTANBUL)["value"]["from"].startswith("1970-01-01")
+    assert decades.decade("seksenlerden", "tr", ISTANBUL, suffixing=True)["value"]["from"].startswith("1980")
+    assert decades.decade("the 2010s", "en", ISTANBUL)["value"]["from"].startswith("2010")
+    assert decades.decade("the twenties", "en", ISTANBUL)["value"]["from"].startswith("1920")  # not yet the 2020s
+    for not_a_decade in ("twenty", "at 10", "eight", "the morning", "10th"):
+        assert decades.decade(not_a_decade, "en", ISTANBUL) is None, not_a_decade
 
 
 def test_duckling_quirks_are_dropped():
