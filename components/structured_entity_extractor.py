@@ -11,7 +11,8 @@ At parse time a structured span inside such a learned entity gives it its normal
 two); a structured span the learned extractor missed takes that entity's name when one name dominates in the
 training data, and its dimension's name (`time`, `number`...) otherwise; a time wider than the learned
 non-time entities it holds replaces them where the entity head leans to a time; a learned time holding only a
-duration is that long from now. Why: docs/decisions/0056, 0061.
+duration is that long from now, and spans the words of the message's time around it ("in 2 minutes"). Why:
+docs/decisions/0056, 0061, 0064.
 """
 import datetime
 import json
@@ -32,7 +33,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import date_fallback, duckling_parser
+from components import date_fallback, decades, duckling_parser
 from components.entity_extractor import ENTITY_TYPE_SCORES
 from components.language import language_of
 from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
@@ -240,7 +241,7 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         (`own`: "明天晚上7点" alone, not with the "4个人" after it); the whole message's entity that overlaps it
         (Duckling may need the words around a span to read it); in a language that glues endings onto words, its
         words without their endings ("Yarınki": tomorrow's); for a time, a duration it holds, from now ("on beş
-        dakikaya", in 15 minutes)."""
+        dakikaya", in 15 minutes), else the decade it names ("the eighties": components/decades.py)."""
         read = [own]
         yield [e for e in own if e["entity"] in dimensions]
         yield [e for e in in_message if _overlap(e, entity) and e["entity"] in dimensions]
@@ -249,6 +250,9 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             yield [e for e in read[-1] if e["entity"] in dimensions]
         if "time" in dimensions:
             yield [self._from_now(e) for found in read for e in found if e["entity"] == "duration"]
+            named = decades.decade(text[entity["start"]:entity["end"]], language, self.timezone,
+                                   suffixing=language in SUFFIXING_LANGUAGES)
+            yield [{**named, "start": entity["start"], "end": entity["end"]}] if named else []
 
     def _from_now(self, duration: Dict[Text, Any]) -> Dict[Text, Any]:
         """A duration as the time that long from now, in the bot's timezone, as Duckling reads "in 15 minutes"."""

@@ -4,7 +4,7 @@ Rasa's WhitespaceTokenizer sees one token in a Khmer, Thai, Chinese or Japanese 
 without spaces between words; ICU segments them with its dictionaries, and every other script by Unicode's
 rules ("7'de" -> "7", "de"; "A12345" stays whole; "p.m." keeps its last period). Entity annotations then align
 with tokens in any language, the featurizer pools the encoder's pieces of each word, and `rasa test nlu` scores
-entities. Spaces and punctuation are not tokens, as with Rasa's own tokenizers. Why ICU: docs/decisions/0053.
+entities. Spaces and punctuation are not tokens, as with Rasa's own tokenizers. Why: docs/decisions/0053, 0064.
 """
 import threading
 from typing import Any, Dict, List, Text

@@ -1,0 +1,78 @@
+"""Decades, which Duckling has no rules for: "the eighties", "70s", "1980s", "80er", "seksenlerden" (Turkish: from
+the eighties), as ten-year intervals shaped like Duckling's (`from`, `to`, grain year).
+
+A word names a decade when it is not a number or an ordinal itself but a form of a round one: digits with a plural or an ending
+("70s", "1980s", "80'ler"), or a number word Duckling reads in the message's language once its plural ("eighties"
+-> "eighty", "fifties" -> "fifty") or, in languages that glue endings onto words, its endings are taken off
+("seksenlerden" -> "seksen"). Two-digit decades are those of the last century that has seen them end ("the
+twenties" said in 2026 are the 1920s, "the tens" the 2010s).
+"""
+import datetime
+from typing import Any, Dict, Iterator, Optional
+from zoneinfo import ZoneInfo
+
+import regex
+
+from components import duckling_parser
+
+# Digits of a decade with something after them: "70s", "80's", "1980s", "80er", "80'lerde".
+DIGIT_DECADE = regex.compile(r"(\d{2}|\d{3}0)(?=[\p{L}'’])")
+MIN_STEM_LETTERS = 3  # the shortest beginning of a word read as a number word ("kırk", forty)
+
+
+def decade(span: str, language: str, timezone: str, suffixing: bool = False) -> Optional[Dict[str, Any]]:
+    """The decade the first word of `span` that names one names, as a time entity over `span`, or None."""
+    for word in regex.findall(r"[\w'’]+", span):
+        if _number(word, language, timezone, ("number", "ordinal")) is not None:
+            continue  # "twenty", "10th": a number or an ordinal, not a decade
+        year = _digit_decade(word) or _spelled_decade(word.lower(), language, timezone, suffixing)
+        if year is not None:
+            return _interval(_first_year(year, timezone), timezone, span)
+    return None
+
+
+def _digit_decade(word: str) -> Optional[int]:
+    match = DIGIT_DECADE.match(word)
+    return int(match.group(1)) if match and int(match.group(1)) % 10 == 0 else None
+
+
+def _spelled_decade(word: str, language: str, timezone: str, suffixing: bool) -> Optional[int]:
+    """A round number that a stem of `word` reads as in `language`."""
+    for stem in _stems(word, suffixing):
+        value = _number(stem, language, timezone)
+        if value is not None:
+            return int(value) if value == int(value) and int(value) % 10 == 0 and 10 <= value else None
+    return None
+
+
+def _stems(word: str, suffixing: bool) -> Iterator[str]:
+    """The word without a plural ("-ies" -> "-y", "-s"), then ever shorter beginnings of it where endings glue."""
+    if word.endswith("ies"):
+        yield word[:-3] + "y"
+    if word.endswith("s"):
+        yield word[:-1]
+    if suffixing:
+        yield from (word[:end] for end in range(len(word) - 1, MIN_STEM_LETTERS - 1, -1))
+
+
+def _number(text: str, language: str, timezone: str, dimensions=("number",)) -> Optional[float]:
+    """The number Duckling reads in the whole of `text`, if it reads one there."""
+    duckling = duckling_parser.duckling_language(language) or "en"
+    found = duckling_parser.parse(text, duckling, list(dimensions), timezone, max_characters=len(text))
+    whole = [e["value"] for e in found if e["start"] == 0 and e["end"] == len(text)]
+    return float(whole[0]) if whole else None
+
+
+def _first_year(year: int, timezone: str) -> int:
+    if year >= 100:
+        return year
+    this_year = datetime.datetime.now(ZoneInfo(timezone)).year
+    return 2000 + year if 2000 + year + 10 <= this_year else 1900 + year
+
+
+def _interval(first_year: int, timezone: str, span: str) -> Dict[str, Any]:
+    start, end = (datetime.datetime(year, 1, 1, tzinfo=ZoneInfo(timezone)).isoformat(timespec="milliseconds")
+                  for year in (first_year, first_year + 10))
+    value = {"from": start, "to": end}
+    info = {"type": "interval", "from": {"value": start, "grain": "year"}, "to": {"value": end, "grain": "year"}}
+    return {"entity": "time", "start": 0, "end": len(span), "value": value, "confidence": 1.0, "additional_info": info}
