@@ -53,6 +53,20 @@ def parse(text: str, language: str, dimensions: Sequence[str], timezone: str,
     found = found or []  # None: Duckling died on this text
     entities = [as_rasa_entity({**match, "start": match["start"] + start, "end": _end(match, readable, start, end)},
                                text) for (start, end), matches in zip(pieces, found) for match in matches]
+    return _kept(entities, text)
+
+
+def parse_each(texts: Sequence[str], language: str, dimensions: Sequence[str], timezone: str) -> List[List[Dict]]:
+    """Duckling's entities in each of several short texts (words, phrases), all read in one call."""
+    readable = [_UNREADABLE.sub(" ", text) for text in texts]
+    found = DUCKLING.read([text + END_PADDING for text in readable], language, list(dimensions), timezone,
+                          int(time.time())) if texts else []
+    found = found or [[] for _ in texts]
+    return [_kept([as_rasa_entity({**match, "end": _end(match, plain, 0, len(plain))}, text) for match in matches], text)
+            for text, plain, matches in zip(texts, readable, found)]
+
+
+def _kept(entities: List[Dict[str, Any]], text: str) -> List[Dict[str, Any]]:
     return without_contained([entity for entity in entities if not misread(entity, text)])
 
 
