@@ -1,11 +1,11 @@
 """Entities learned from English annotations in Rasa's markup, extracted in any language.
 
-A small head over the featurizer's word vectors (the body stays frozen, as for intents): each word and its
-neighbours go through one hidden layer to a BILOU tag of the entity type, and, where the training data has
-them, of its role and group. Decoding keeps the tags a valid BILOU sequence (Viterbi over the tag
-probabilities), and Rasa's own machinery turns tags into entities, so the output is what DIET's would be.
+A small head over the featurizer's word vectors (the body stays frozen, as for intents): each word, its
+neighbours and the message's intent go through one hidden layer to a BILOU tag of the entity type, and, where
+the training data has them, of its role and group. Decoding keeps the tags a valid BILOU sequence (Viterbi over
+the tag probabilities), and Rasa's own machinery turns tags into entities, so the output is what DIET's would be.
 Because the word vectors come from a multilingual encoder, `[Istanbul](city)` learned in English finds
-"İstanbul" in a Turkish sentence. Why this head and its defaults: docs/decisions/0054 and 0055.
+"İstanbul" in a Turkish sentence. Why this head and its defaults: docs/decisions/0054, 0055 and 0065.
 """
 import json
 import logging
@@ -23,7 +23,8 @@ from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.nlu.utils import bilou_utils
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import (ENTITIES, ENTITY_ATTRIBUTE_GROUP, ENTITY_ATTRIBUTE_ROLE, ENTITY_ATTRIBUTE_TYPE,
-                                       NO_ENTITY_TAG, SPLIT_ENTITIES_BY_COMMA, TEXT)
+                                       INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, NO_ENTITY_TAG,
+                                       PREDICTED_CONFIDENCE_KEY, SPLIT_ENTITIES_BY_COMMA, TEXT)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -34,6 +35,7 @@ from components.keras_intent_classifier import (BATCH_SIZE_KEY, DROPOUT_KEY, EPO
 logger = logging.getLogger(__name__)
 
 CONTEXT_KEY = "context_words"
+INTENT_CONTEXT_KEY = "intent_context"
 WEIGHTS_FILE, TAGS_FILE = "entity_head.npz", "entity_tags.json"
 # A message's per-word probability of each entity type (any of its BILOU tags), for the components after this one:
 # the StructuredEntityExtractor names a number or a time the head did not mark with the type the head leans to.
@@ -58,6 +60,10 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         return {
             # Words on each side whose vectors join a word's own (0: the word alone).
             CONTEXT_KEY: 1,
+            # Each word also sees the intent: the annotated one in training, the intent head's confidences when
+            # parsing (put this after the intent classifier). A name after "find the movie" and one after "add to
+            # my playlist" are different kinds of name (docs/decisions/0065).
+            INTENT_CONTEXT_KEY: True,
             # Width of the hidden layer shared by the entity, role and group tags.
             HIDDEN_UNITS_KEY: 256,
             # Dropout on the word vectors and on the hidden layer: the head must not learn English word forms.
@@ -83,12 +89,14 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
             raise InvalidConfigException(f"{cls.__name__}: `{DROPOUT_KEY}` must be in [0, 1).")
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 layers: Optional[List[np.ndarray]] = None, tags: Optional[Dict[Text, List[Text]]] = None) -> None:
+                 layers: Optional[List[np.ndarray]] = None, tags: Optional[Dict[Text, List[Text]]] = None,
+                 intents: Optional[List[Text]] = None) -> None:
         self.validate_config(config)
         self.component_config = config
         self._model_storage, self._resource = model_storage, resource
         self.layers = layers or []  # hidden kernel, hidden bias, then (kernel, bias) per tag name
         self.tags = tags or {}  # {tag name: tags in output order}; only the tag names the training data had
+        self.intents = intents or []  # the intents each word sees the confidence of (`intent_context`)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -105,7 +113,9 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         for message in examples:
             bilou_utils.apply_bilou_schema_to_message(message)
         self.tags = {name: tags for name in TAG_NAMES if len(tags := self._tag_list(examples, name)) > 1}
-        inputs = [self._windows(m) for m in examples]
+        self.intents = sorted({m.get(INTENT) for m in examples if m.get(INTENT)}) \
+            if self.component_config[INTENT_CONTEXT_KEY] else []
+        inputs = [self._windows(m, training=True) for m in examples]
         targets = {name: [np.array([tags.index(t) for t in self._bilou(m, name)]) for m in examples]
                    for name, tags in self.tags.items()}
         self.layers = self._fit(inputs, targets)
@@ -121,12 +131,29 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         seen = {tag for m in examples for tag in self._bilou(m, name)} - {NO_ENTITY_TAG}
         return [NO_ENTITY_TAG] + sorted(seen)
 
-    def _windows(self, message: Message) -> np.ndarray:
-        """(words, (2 * context + 1) * dim): each word's vector beside its neighbours' (zeros past the ends)."""
+    def _windows(self, message: Message, training: bool = False) -> np.ndarray:
+        """(words, (2 * context + 1) * dim [+ intents]): each word's vector beside its neighbours' (zeros past the
+        ends), and the message's intent vector (`_intent_vector`)."""
         words = message.get_dense_features(TEXT)[0].features
         context = int(self.component_config[CONTEXT_KEY])
         padded = np.pad(words, ((context, context), (0, 0)))
-        return np.concatenate([padded[i: i + len(words)] for i in range(2 * context + 1)], axis=1).astype(np.float32)
+        parts = [padded[i: i + len(words)] for i in range(2 * context + 1)]
+        if self.intents:
+            parts.append(np.tile(self._intent_vector(message, training), (len(words), 1)))
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def _intent_vector(self, message: Message, training: bool) -> np.ndarray:
+        """The annotated intent, one-hot, in training; the intent head's confidences when parsing (zeros without
+        an intent classifier before this component)."""
+        vector = np.zeros(len(self.intents), np.float32)
+        if training:
+            ranking = [{INTENT_NAME_KEY: message.get(INTENT), PREDICTED_CONFIDENCE_KEY: 1.0}]
+        else:
+            ranking = message.get(INTENT_RANKING_KEY) or []
+        for entry in ranking:
+            if entry.get(INTENT_NAME_KEY) in self.intents:
+                vector[self.intents.index(entry[INTENT_NAME_KEY])] = entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0
+        return vector
 
     def _fit(self, inputs: List[np.ndarray], targets: Dict[Text, List[np.ndarray]]) -> List[np.ndarray]:
         """One hidden ReLU layer over every word's window, a softmax per tag name; the words of all sentences are
@@ -207,7 +234,8 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, *self.layers)
-            (directory / TAGS_FILE).write_text(json.dumps(self.tags), encoding="utf-8")
+            (directory / TAGS_FILE).write_text(json.dumps({"tags": self.tags, "intents": self.intents}),
+                                               encoding="utf-8")
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -215,10 +243,10 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         config = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as directory:
-                tags = json.loads((directory / TAGS_FILE).read_text(encoding="utf-8"))
+                labels = json.loads((directory / TAGS_FILE).read_text(encoding="utf-8"))
                 stored = np.load(directory / WEIGHTS_FILE)
                 layers = [stored[f"arr_{i}"] for i in range(len(stored.files))]
         except ValueError:  # nothing persisted: the training data had no entity annotations
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, layers, tags)
+        return cls(config, model_storage, resource, layers, labels["tags"], labels["intents"])
 

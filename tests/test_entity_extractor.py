@@ -72,6 +72,41 @@ def test_roles_and_groups_are_learned(tmp_path, embedding_cache):
     assert ("city", "Hamburg", "departure", None) in found and ("city", "Milan", "destination", None) in found
 
 
+NAMES_BY_INTENT = """
+version: "3.1"
+nlu:
+- intent: watch_movie
+  examples: |
+    - [Titanic](movie) is the one I want to see tonight
+    - [Frozen](movie) is what we would like to see
+    - [Thriller](movie) is the one my kids want to see
+    - [Heat](movie) is what I would love to see again
+    - [Help](movie) is the one we want to see now
+    - [Believe](movie) is what my friends want to see
+- intent: hear_song
+  examples: |
+    - [Titanic](song) is the one I want to hear tonight
+    - [Frozen](song) is what we would like to hear
+    - [Thriller](song) is the one my kids want to hear
+    - [Heat](song) is what I would love to hear again
+    - [Help](song) is the one we want to hear now
+    - [Believe](song) is what my friends want to hear
+"""
+
+
+def test_the_intent_tells_what_kind_of_name_a_word_is(tmp_path, embedding_cache):
+    """Films and songs with the same names, said the same way up to the last words, which the head's window does not
+    reach: only the intent tells them apart."""
+    tokenizer, featurizer, extractor = pipeline(LocalModelStorage(tmp_path), RasaYAMLReader().reads(NAMES_BY_INTENT))
+    found = {}
+    for intent in ("watch_movie", "hear_song"):
+        message, = featurizer.process(tokenizer.process(messages("Frozen is the one I want")))
+        message.set("intent_ranking", [{"name": intent, "confidence": 0.9},
+                                       {"name": ({"watch_movie", "hear_song"} - {intent}).pop(), "confidence": 0.1}])
+        found[intent] = [(e["entity"], e["value"]) for e in extractor.process([message])[0].get("entities")]
+    assert found == {"watch_movie": [("movie", "Frozen")], "hear_song": [("song", "Frozen")]}
+
+
 def test_without_annotations_nothing_is_trained_and_nothing_extracted(tmp_path, embedding_cache):
     from rasa.shared.nlu.training_data.training_data import TrainingData
     from rasa.shared.nlu.training_data.message import Message
