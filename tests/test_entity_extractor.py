@@ -72,32 +72,24 @@ def test_roles_and_groups_are_learned(tmp_path, embedding_cache):
     assert ("city", "Hamburg", "departure", None) in found and ("city", "Milan", "destination", None) in found
 
 
-NAMES_BY_INTENT = """
-version: "3.1"
-nlu:
-- intent: watch_movie
-  examples: |
-    - [Titanic](movie) is the one I want to see tonight
-    - [Frozen](movie) is what we would like to see
-    - [Thriller](movie) is the one my kids want to see
-    - [Heat](movie) is what I would love to see again
-    - [Help](movie) is the one we want to see now
-    - [Believe](movie) is what my friends want to see
-- intent: hear_song
-  examples: |
-    - [Titanic](song) is the one I want to hear tonight
-    - [Frozen](song) is what we would like to hear
-    - [Thriller](song) is the one my kids want to hear
-    - [Heat](song) is what I would love to hear again
-    - [Help](song) is the one we want to hear now
-    - [Believe](song) is what my friends want to hear
-"""
+SAID_THE_SAME_WAY = ["{} is the one I want to {} tonight", "{} is what we would like to {}",
+                     "{} is the one my kids want to {}", "{} is what I would love to {} again",
+                     "{} is the one we want to {} now", "{} is what my friends want to {}"]
+NAMES = ["Titanic", "Frozen", "Thriller", "Heat", "Help", "Believe"]
+
+
+def names_by_intent() -> str:
+    """Films and songs with the same names, said the same way but for the last words."""
+    blocks = [f"- intent: {intent}\n  examples: |\n" + "".join(
+        f"    - {phrase.format(f'[{name}]({kind})', verb)}\n" for phrase, name in zip(SAID_THE_SAME_WAY, NAMES))
+        for intent, kind, verb in (("watch_movie", "movie", "see"), ("hear_song", "song", "hear"))]
+    return 'version: "3.1"\nnlu:\n' + "".join(blocks)
 
 
 def test_the_intent_tells_what_kind_of_name_a_word_is(tmp_path, embedding_cache):
     """Films and songs with the same names, said the same way up to the last words, which the head's window does not
     reach: only the intent tells them apart."""
-    tokenizer, featurizer, extractor = pipeline(LocalModelStorage(tmp_path), RasaYAMLReader().reads(NAMES_BY_INTENT))
+    tokenizer, featurizer, extractor = pipeline(LocalModelStorage(tmp_path), RasaYAMLReader().reads(names_by_intent()))
     found = {}
     for intent in ("watch_movie", "hear_song"):
         message, = featurizer.process(tokenizer.process(messages("Frozen is the one I want")))
