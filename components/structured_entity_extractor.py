@@ -228,9 +228,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         if not best:
             return entity
         filled = {**entity, "value": best["value"], "additional_info": best["additional_info"]}
-        others = [e for e in learned if e is not entity and e["entity"] != LANGUAGE_ENTITY]
         if best in in_message and _only_a_duration(own, dimensions) and _holds(best, entity) and \
-                not any(_overlap(other, best) for other in others):
+                _alone_in(best, entity, learned):
             filled.update(start=best["start"], end=best["end"])
         return filled
 
@@ -321,6 +320,12 @@ def _holds(outer: Dict[Text, Any], inner: Dict[Text, Any]) -> bool:
     """Whether `outer` spans `inner` and more."""
     return outer["start"] <= inner["start"] and inner["end"] <= outer["end"] and \
         outer["end"] - outer["start"] > inner["end"] - inner["start"]
+
+
+def _alone_in(span: Dict[Text, Any], entity: Dict[Text, Any], learned: List[Dict[Text, Any]]) -> bool:
+    """Whether no learned entity but `entity` overlaps `span`."""
+    return not any(_overlap(other, span) for other in learned
+                   if other is not entity and other["entity"] != LANGUAGE_ENTITY)
 
 
 def _overlap(first: Dict[Text, Any], second: Dict[Text, Any]) -> int:
