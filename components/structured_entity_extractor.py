@@ -11,8 +11,9 @@ At parse time a structured span inside such a learned entity gives it its normal
 two); a structured span the learned extractor missed takes that entity's name when one name dominates in the
 training data, and its dimension's name (`time`, `number`...) otherwise; a time wider than the learned
 non-time entities it holds replaces them where the entity head leans to a time; a learned time holding only a
-duration is that long from now, and spans the words of the message's time around it ("in 2 minutes"). Why:
-docs/decisions/0056, 0061, 0064.
+duration is that long from now, and spans the words of the message's time around it ("in 2 minutes"); one
+that names a decade, a part of the day or a bare clock hour is that; one that nothing reads as a time is dropped.
+Why: docs/decisions/0056, 0061, 0064, 0066.
 """
 import datetime
 import json
@@ -33,7 +34,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import date_fallback, decades, duckling_parser
+from components import date_fallback, decades, duckling_parser, times_of_day
 from components.entity_extractor import ENTITY_TYPE_SCORES
 from components.language import language_of
 from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
@@ -48,6 +49,7 @@ MIN_TYPE_SCORE_KEY = "min_type_score"
 MIN_OVERLAPS_KEY = "min_overlaps"
 FILL_SHARE_KEY = "fill_share"
 DOMINANT_SHARE_KEY = "dominant_share"
+KEEP_UNREAD_TIMES_KEY = "keep_unread_times"
 ALL_DIMENSIONS = ["time", "duration", "number", "ordinal", "amount-of-money", "email", "phone-number", "url"]
 # Dimensions Duckling reads the same way in every language: used with English rules where it lacks the language.
 ANY_LANGUAGE_DIMENSIONS = ("email", "phone-number", "url", "amount-of-money")
@@ -84,6 +86,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             DOMINANT_SHARE_KEY: 0.8,
             # ...or the name of the entity it fills that the entity head gives its words this probability at least.
             MIN_TYPE_SCORE_KEY: 0.1,
+            # Keep a learned time that nothing reads as one, with its words as its value (false: drop it).
+            KEEP_UNREAD_TIMES_KEY: False,
         }
 
     @classmethod
@@ -149,7 +153,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             found = self.extract(text, words, language, self.component_config[DIMENSIONS_KEY])
             scores = message.get(ENTITY_TYPE_SCORES) or {}
             learned = message.get(ENTITIES) or []
-            merged = [self._filled(entity, text, words, language, found, learned) for entity in learned]
+            filled = [self._filled(entity, text, words, language, found, learned) for entity in learned]
+            merged = [entity for entity in filled if entity is not None]
             wider = [entity for entity in found if self._takes_over(entity, merged, words, scores)]
             merged = [entity for entity in merged if not any(_overlap(entity, time) for time in wider)]
             merged += [{**entity, "entity": self._name(entity, words, scores)} for entity in found
@@ -211,9 +216,9 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return best if best and leaning[best] >= self.component_config[MIN_TYPE_SCORE_KEY] else dimension
 
     def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
-                in_message: List[Dict[Text, Any]], learned: List[Dict[Text, Any]]) -> Dict[Text, Any]:
+                in_message: List[Dict[Text, Any]], learned: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
         """A learned entity with the value of the first structured entity `_readings` finds for it (the longest, or
-        the one overlapping it most); a learned time whose words are only a duration takes the words of the message's
+        the one overlapping it most), None for a time none is found for (`_drops_unread`); a learned time whose words are only a duration takes the words of the message's
         time around it ("2 minutes" in "in 2 minutes": the "in" makes it a time) where they hold no other entity."""
         dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
         past_reading = entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]
@@ -226,12 +231,17 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
                       if found), [])
         best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
         if not best:
-            return entity
+            return None if self._drops_unread(dimensions) else entity
         filled = {**entity, "value": best["value"], "additional_info": best["additional_info"]}
         if best in in_message and _only_a_duration(own, dimensions) and _holds(best, entity) and \
                 _alone_in(best, entity, learned):
             filled.update(start=best["start"], end=best["end"])
         return filled
+
+    def _drops_unread(self, dimensions: List[Text]) -> bool:
+        """Whether a learned entity that nothing read a value in is dropped: a time no reader places was the entity
+        head's mistake ("last", "coffee") more often than not on the development folds (docs/decisions/0066)."""
+        return "time" in dimensions and not self.component_config[KEEP_UNREAD_TIMES_KEY]
 
     def _readings(self, entity: Dict[Text, Any], text: Text, inside: List[Token], language: Text,
                   in_message: List[Dict[Text, Any]], dimensions: List[Text],
@@ -240,7 +250,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         (`own`: "明天晚上7点" alone, not with the "4个人" after it); the whole message's entity that overlaps it
         (Duckling may need the words around a span to read it); in a language that glues endings onto words, its
         words without their endings ("Yarınki": tomorrow's); for a time, a duration it holds, from now ("on beş
-        dakikaya", in 15 minutes), else the decade it names ("the eighties": components/decades.py)."""
+        dakikaya", in 15 minutes), else the decade it names ("the eighties": components/decades.py), else the part of
+        the day or the clock hour it names ("Sabah", morning; "5'e", at five: components/times_of_day.py)."""
         read = [own]
         yield [e for e in own if e["entity"] in dimensions]
         yield [e for e in in_message if _overlap(e, entity) and e["entity"] in dimensions]
@@ -249,9 +260,10 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             yield [e for e in read[-1] if e["entity"] in dimensions]
         if "time" in dimensions:
             yield [self._from_now(e) for found in read for e in found if e["entity"] == "duration"]
-            named = decades.decade(text[entity["start"]:entity["end"]], language, self.timezone,
-                                   suffixing=language in SUFFIXING_LANGUAGES)
-            yield [{**named, "start": entity["start"], "end": entity["end"]}] if named else []
+            for reader in (decades.decade, times_of_day.time_of_day):
+                named = reader(text[entity["start"]:entity["end"]], language, self.timezone,
+                               suffixing=language in SUFFIXING_LANGUAGES)
+                yield [{**named, "start": entity["start"], "end": entity["end"]}] if named else []
 
     def _from_now(self, duration: Dict[Text, Any]) -> Dict[Text, Any]:
         """A duration as the time that long from now, in the bot's timezone, as Duckling reads "in 15 minutes"."""

@@ -9,7 +9,7 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.message import Message
 
-from components import date_fallback, decades, duckling_parser
+from components import date_fallback, decades, duckling_parser, times_of_day
 from components.duckling_process import DucklingProcess
 from components.structured_entity_extractor import StructuredEntityExtractor
 from components.word_tokenizer import WordTokenizer, words
@@ -53,6 +53,43 @@ def test_decades_are_ten_year_intervals():
     assert decades.decade("the twenties", "en", ISTANBUL)["value"]["from"].startswith("1920")  # not yet the 2020s
     for not_a_decade in ("twenty", "at 10", "eight", "the morning", "10th"):
         assert decades.decade(not_a_decade, "en", ISTANBUL) is None, not_a_decade
+
+
+AFTERNOON = datetime.datetime(2026, 11, 30, 15, 0, tzinfo=ZoneInfo(ISTANBUL))
+
+
+@pytest.mark.parametrize("span, language, start, end", [
+    ("Sabah", "tr", "2026-12-01T06:00", "2026-12-01T11:00"),  # this morning is over: tomorrow's
+    ("akşam yemeği", "tr", "2026-11-30T19:00", "2026-11-30T21:00"),  # dinner: this evening
+    ("akşamları", "tr", "2026-11-30T19:00", "2026-11-30T21:00"),  # in the evenings: an ending glued on
+    ("晚上", "zh", "2026-11-30T19:00", "2026-12-01T00:00"),
+    ("夕方", "ja", "2026-11-30T16:00", "2026-11-30T19:00"),
+    ("abends", "de", "2026-11-30T18:00", "2026-12-01T00:00"),
+    ("ព្រឹក", "km", "2026-12-01T00:00", "2026-12-01T12:00"),  # Khmer, which Duckling has no time rules for
+    ("in the morning", "en", "2026-12-01T00:00", "2026-12-01T12:00"),
+])
+def test_a_part_of_the_day_is_its_next_interval_from_cldr(span, language, start, end):
+    value = times_of_day.time_of_day(span, language, ISTANBUL, suffixing=language == "tr", now=AFTERNOON)["value"]
+    assert (value["from"][:16], value["to"][:16]) == (start, end)
+
+
+def test_a_night_that_began_yesterday_is_tonight_until_it_ends_and_noon_is_a_moment():
+    two_am = AFTERNOON.replace(hour=2)
+    night = times_of_day.time_of_day("gece", "tr", ISTANBUL, now=two_am)["value"]  # 21:00 to 06:00
+    assert (night["from"][:16], night["to"][:16]) == ("2026-11-29T21:00", "2026-11-30T06:00")
+    assert times_of_day.time_of_day("noon", "en", ISTANBUL, now=AFTERNOON)["value"][:16] == "2026-12-01T12:00"
+
+
+@pytest.mark.parametrize("span, moment", [("6", "2026-11-30T18:00"), ("5'e", "2026-11-30T17:00"),
+                                          ("11", "2026-11-30T23:00"), ("16", "2026-11-30T16:00")])
+def test_a_bare_number_is_the_next_time_the_clock_shows_it(span, moment):
+    assert times_of_day.time_of_day(span, "tr", ISTANBUL, now=AFTERNOON)["value"][:16] == moment
+
+
+@pytest.mark.parametrize("span, language", [("coffee", "en"), ("last", "en"), ("25", "en"), ("Morgenstern", "de"),
+                                            ("6 üzerinden", "tr"), ("morning", "xx")])
+def test_what_names_no_time_of_day_is_none(span, language):
+    assert times_of_day.time_of_day(span, language, ISTANBUL, suffixing=language == "tr", now=AFTERNOON) is None
 
 
 def test_duckling_quirks_are_dropped():
@@ -182,6 +219,29 @@ def test_a_learned_duration_takes_the_words_that_make_it_a_time(extractor):
     result = message("play In 5 minutes", "en", [("track", "In"), ("time", "5 minutes")])  # the head's other reading
     extractor.process([result])
     assert [(name, span) for name, span, _ in entities_of(result)] == [("track", "In"), ("time", "5 minutes")]
+
+
+def test_a_learned_time_duckling_cannot_read_alone_gets_the_part_of_the_day_it_names(extractor):
+    """Duckling reads "bu akşam" (this evening) but not "akşam" nor "Sabah" (morning) alone."""
+    for text, span in [("Sabah ne kadar soğuk olacak?", "Sabah"), ("akşam yemeği vaktine kadar", "akşam yemeği")]:
+        result = message(text, "tr", [("time", span)])
+        extractor.process([result])
+        (name, found, value), = entities_of(result)
+        assert (name, found) == ("time", span) and is_iso_time(value), text
+
+
+def test_a_learned_time_that_nothing_reads_is_dropped_unless_kept(extractor, tmp_path):
+    """"coffee" marked as a time has no value a form could use: the head's mistake (docs/decisions/0066)."""
+    text = "Remind me to buy coffee at Starbucks this afternoon"
+    result = message(text, "en", [("time", "coffee")])
+    extractor.process([result])
+    assert [(name, span) for name, span, _ in entities_of(result)] == [("time", "this afternoon")]
+    keeping = build_component(StructuredEntityExtractor, LocalModelStorage(tmp_path), "keeping", timezone=ISTANBUL,
+                              keep_unread_times=True)
+    keeping.fills, keeping.renames = extractor.fills, {}
+    result = message(text, "en", [("time", "coffee")])
+    keeping.process([result])
+    assert ("time", "coffee", "coffee") in entities_of(result)
 
 
 def test_a_time_around_a_learned_number_replaces_it_unless_a_learned_time_is_there(extractor):
