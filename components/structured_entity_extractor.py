@@ -21,7 +21,6 @@ import logging
 from typing import Any, Dict, Iterator, List, Optional, Text
 from zoneinfo import ZoneInfo
 
-import regex
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -34,7 +33,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import date_fallback, decades, duckling_parser, times_of_day
+from components import date_fallback, decades, duckling_parser, entity_spans as spans, times_of_day
 from components.entity_extractor import ENTITY_TYPE_SCORES
 from components.language import language_of
 from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
@@ -54,13 +53,6 @@ ALL_DIMENSIONS = ["time", "duration", "number", "ordinal", "amount-of-money", "e
 # Dimensions Duckling reads the same way in every language: used with English rules where it lacks the language.
 ANY_LANGUAGE_DIMENSIONS = ("email", "phone-number", "url", "amount-of-money")
 RELATIONS_FILE = "structured_relations.json"
-# Alphabets written without spaces between words, where a numeral may be the first letters of another word
-# (ICU's words tell). Not Chinese characters: a numeral and its classifier make one word there (四位, four people).
-SPACELESS_ALPHABETS = regex.compile(r"[\p{sc=Khmer}\p{sc=Thai}\p{sc=Lao}\p{sc=Myanmar}]")
-# Languages that glue case endings and suffixes onto words ("Yarınki", tomorrow's; "holnapi"), where Duckling's
-# rules read only the bare word: a learned span it finds nothing in is read again with word endings cut off.
-SUFFIXING_LANGUAGES = frozenset({"tr", "hu", "fi", "et"})
-MAX_SUFFIX_LETTERS = 3  # "-ki", "-daki", "-nın": the endings tried, shortest first
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -156,9 +148,9 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             filled = [self._filled(entity, text, words, language, found, learned) for entity in learned]
             merged = [entity for entity in filled if entity is not None]
             wider = [entity for entity in found if self._takes_over(entity, merged, words, scores)]
-            merged = [entity for entity in merged if not any(_overlap(entity, time) for time in wider)]
+            merged = [entity for entity in merged if not any(spans.overlap(entity, time) for time in wider)]
             merged += [{**entity, "entity": self._name(entity, words, scores)} for entity in found
-                       if not any(_overlap(entity, other) for other in merged if other["entity"] != LANGUAGE_ENTITY)]
+                       if not any(spans.overlap(entity, other) for other in merged if other["entity"] != LANGUAGE_ENTITY)]
             message.set(ENTITIES, merged, add_to_output=True)
         return messages
 
@@ -169,7 +161,7 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def extract(self, text: Text, words: List[Token], language: Text, wanted: List[Text]) -> List[Dict[Text, Any]]:
         """The structured entities of `text` in `language`, named by their dimension, without those cut out of a
-        word (`_cut_out_of_a_word`). Runs of digits of other scripts than ASCII's are numbers whatever the language:
+        word (`spans.cut_out_of_a_word`). Runs of digits of other scripts than ASCII's are numbers whatever the language:
         Duckling's Khmer rules read "៥០" (50) as 5 and 0."""
         limit = self.component_config[MAX_CHARACTERS_KEY]
         duckling = duckling_parser.duckling_language(language)
@@ -183,7 +175,7 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         if "number" in wanted:
             entities += [n for n in date_fallback.numbers(text, limit)
                          if not duckling or not text[n["start"]:n["end"]].isascii()]
-        kept = [e for e in entities if not _cut_out_of_a_word(text, e, words)]
+        kept = [e for e in entities if not spans.cut_out_of_a_word(text, e, words)]
         return self.add_extractor_name(duckling_parser.without_contained(kept))
 
     def _takes_over(self, structured: Dict[Text, Any], learned: List[Dict[Text, Any]], words: List[Token],
@@ -191,7 +183,7 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         """Whether a time replaces the learned entities inside it: it is wider than all of them, none of them is a
         time, and the entity head leans to a time on its words ("Sabah 6'ya", at six in the morning, over the
         6 the head read as a rating). "6 tomorrow" in "a table for 6 tomorrow at 7pm" overlaps a learned time."""
-        inside = [e for e in learned if e["entity"] != LANGUAGE_ENTITY and _overlap(e, structured)]
+        inside = [e for e in learned if e["entity"] != LANGUAGE_ENTITY and spans.overlap(e, structured)]
         time_names = self.fills.get(structured["entity"], []) if structured["entity"] == "time" else []
         return bool(inside and time_names) and all(
             structured["start"] <= e["start"] and e["end"] <= structured["end"] and e["entity"] not in time_names
@@ -233,8 +225,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         if not best:
             return None if self._drops_unread(dimensions) else entity
         filled = {**entity, "value": best["value"], "additional_info": best["additional_info"]}
-        if best in in_message and _only_a_duration(own, dimensions) and _holds(best, entity) and \
-                _alone_in(best, entity, learned):
+        if best in in_message and _only_a_duration(own, dimensions) and spans.holds(best, entity) and \
+                spans.alone_in(best, entity, learned):
             filled.update(start=best["start"], end=best["end"])
         return filled
 
@@ -254,15 +246,15 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         the day or the clock hour it names ("Sabah", morning; "5'e", at five: components/times_of_day.py)."""
         read = [own]
         yield [e for e in own if e["entity"] in dimensions]
-        yield [e for e in in_message if _overlap(e, entity) and e["entity"] in dimensions]
-        for bare in _without_endings(text[entity["start"]:entity["end"]]) if language in SUFFIXING_LANGUAGES else ():
+        yield [e for e in in_message if spans.overlap(e, entity) and e["entity"] in dimensions]
+        for bare in spans.without_endings(text[entity["start"]:entity["end"]]) if language in spans.SUFFIXING_LANGUAGES else ():
             read.append(self.extract(bare, inside, language, _with_durations(dimensions)))
             yield [e for e in read[-1] if e["entity"] in dimensions]
         if "time" in dimensions:
             yield [self._from_now(e) for found in read for e in found if e["entity"] == "duration"]
             for reader in (decades.decade, times_of_day.time_of_day):
                 named = reader(text[entity["start"]:entity["end"]], language, self.timezone,
-                               suffixing=language in SUFFIXING_LANGUAGES)
+                               suffixing=language in spans.SUFFIXING_LANGUAGES)
                 yield [{**named, "start": entity["start"], "end": entity["end"]}] if named else []
 
     def _from_now(self, duration: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -292,32 +284,6 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return cls(config, model_storage, resource, relations["fills"], relations["renames"])
 
 
-def _cut_out_of_a_word(text: Text, entity: Dict[Text, Any], words: List[Token]) -> bool:
-    """Whether a structured entity is part of a word: digits glued to other digits or to ASCII letters (the 12345
-    of an order number "A12345"), or a number that ends on a letter inside a word of a script written without
-    spaces (ហា, fifty, in ហាង, shop). One that begins after a clitic is a word (أربعة, four, in لأربعة, for four)."""
-    start, end = entity["start"], entity["end"]
-    begins_inside = start not in {w.start for w in words} and any(w.start < start < w.end for w in words)
-    ends_inside = end not in {w.end for w in words} and any(w.start < end < w.end for w in words)
-    return (begins_inside and _glued(text[start], text[start - 1])) or ends_inside and (
-        _glued(text[end - 1], text[end]) or entity["entity"] in ("number", "ordinal")
-        and not text[end - 1].isdigit() and bool(SPACELESS_ALPHABETS.match(text[end])))
-
-
-def _glued(digit: Text, neighbour: Text) -> bool:
-    return digit.isdigit() and (neighbour.isdigit() or neighbour.isascii() and neighbour.isalpha())
-
-
-def _without_endings(span: Text) -> List[Text]:
-    """`span` with what follows an apostrophe in a word turned into spaces ("6'ya" is 6 in the dative), then also
-    with the last 1, 2, 3 letters of its last word (where the endings of a Turkish phrase go), at least two letters
-    kept: "Bugünkü" reads "Bugün  ", "şu anki" reads "şu an  ". Same length, so offsets hold."""
-    unsuffixed = regex.sub(r"(?<=\w)'\w+", lambda m: " " * len(m.group()), span)
-    cut = [regex.sub(rf"(?<=\w\w)\w{{{n}}}(\W*)$", lambda m: " " * (m.end() - m.start()), unsuffixed)
-           for n in range(1, MAX_SUFFIX_LETTERS + 1)]
-    return list(dict.fromkeys(variant for variant in [unsuffixed, *cut] if variant != span))
-
-
 def _with_durations(dimensions: List[Text]) -> List[Text]:
     """The dimensions to read a learned entity's words for: a time's words are read for durations too."""
     return dimensions + ["duration"] if "time" in dimensions and "duration" not in dimensions else dimensions
@@ -326,22 +292,6 @@ def _with_durations(dimensions: List[Text]) -> List[Text]:
 def _only_a_duration(read: List[Dict[Text, Any]], dimensions: List[Text]) -> bool:
     """Whether what a learned entity's words make is a duration and nothing it stands for ("2 minutes")."""
     return any(e["entity"] == "duration" for e in read) and not any(e["entity"] in dimensions for e in read)
-
-
-def _holds(outer: Dict[Text, Any], inner: Dict[Text, Any]) -> bool:
-    """Whether `outer` spans `inner` and more."""
-    return outer["start"] <= inner["start"] and inner["end"] <= outer["end"] and \
-        outer["end"] - outer["start"] > inner["end"] - inner["start"]
-
-
-def _alone_in(span: Dict[Text, Any], entity: Dict[Text, Any], learned: List[Dict[Text, Any]]) -> bool:
-    """Whether no learned entity but `entity` overlaps `span`."""
-    return not any(_overlap(other, span) for other in learned
-                   if other is not entity and other["entity"] != LANGUAGE_ENTITY)
-
-
-def _overlap(first: Dict[Text, Any], second: Dict[Text, Any]) -> int:
-    return max(0, min(first["end"], second["end"]) - max(first["start"], second["start"]))
 
 
 def local_timezone() -> Text:
