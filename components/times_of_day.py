@@ -96,13 +96,11 @@ def _folded(text: str) -> str:
 def _next(hours: Tuple[int, int], now: datetime.datetime) -> Tuple[datetime.datetime, datetime.datetime]:
     """The occurrence of a part of the day that has not ended yet (a night that began yesterday may not have)."""
     start, before = hours
-    length = (before - start) % DAY or DAY
+    length = datetime.timedelta(seconds=(before - start) % DAY or DAY)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    for days in (-1, 0, 1):
-        begins = midnight + datetime.timedelta(days=days, seconds=start)
-        if begins + datetime.timedelta(seconds=length) > now:
-            return begins, begins + datetime.timedelta(seconds=length)
-    raise AssertionError("tomorrow's occurrence always ends after now")
+    occurrences = (midnight + datetime.timedelta(days=days, seconds=start) for days in (-1, 0, 1))
+    begins = next(begins for begins in occurrences if begins + length > now)  # tomorrow's always ends after now
+    return begins, begins + length
 
 
 def _next_hour(hour: int, now: datetime.datetime) -> datetime.datetime:
