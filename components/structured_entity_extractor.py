@@ -16,6 +16,7 @@ that names a decade, a part of the day or a bare clock hour is that; one that no
 Why: docs/decisions/0056, 0061, 0064, 0066.
 """
 import datetime
+import itertools
 import json
 import logging
 from typing import Any, Dict, Iterator, List, Optional, Text
@@ -35,7 +36,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import date_fallback, decades, duckling_parser, entity_spans as spans, times_of_day
 from components.entity_extractor import ENTITY_TYPE_SCORES
-from components.language import language_of
+from components.language import language_candidates, language_of
 from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
 
 logger = logging.getLogger(__name__)
@@ -209,9 +210,11 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
                 in_message: List[Dict[Text, Any]], learned: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
-        """A learned entity with the value of the first structured entity `_readings` finds for it (the longest, or
-        the one overlapping it most), None for a time none is found for (`_drops_unread`); a learned time whose words are only a duration takes the words of the message's
-        time around it ("2 minutes" in "in 2 minutes": the "in" makes it a time) where they hold no other entity."""
+        """A learned entity with the value of the first structured entity `_readings` finds for it in the message's
+        language, else in the others it may be in (the longest, or the one overlapping it most); None for a time
+        none is found for (`_drops_unread`). A learned time whose words are only a duration takes the words of the
+        message's time around it ("2 minutes" in "in 2 minutes": the "in" makes it a time) where they hold no other
+        entity."""
         dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
         past_reading = entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]
         if not dimensions or "additional_info" in entity or past_reading:
@@ -219,8 +222,9 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         start, end = entity["start"], entity["end"]
         inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
         own = self.extract(text[start:end], inside, language, _with_durations(dimensions))
-        found = next((found for found in self._readings(entity, text, inside, language, in_message, dimensions, own)
-                      if found), [])
+        readings = itertools.chain(self._readings(entity, text, inside, language, in_message, dimensions, own),
+                                   self._in_other_languages(entity, text, inside, language, dimensions))
+        found = next((found for found in readings if found), [])
         best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
         if not best:
             return None if self._drops_unread(dimensions) else entity
@@ -229,6 +233,15 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
                 spans.alone_in(best, entity, learned):
             filled.update(start=best["start"], end=best["end"])
         return filled
+
+    def _in_other_languages(self, entity: Dict[Text, Any], text: Text, inside: List[Token], language: Text,
+                            dimensions: List[Text]) -> Iterator[List[Dict[Text, Any]]]:
+        """The readings of a learned entity's own words in the other languages fastText finds likely for the message,
+        whose language may have been misread ("wat is het weer morgen": French first, Dutch second)."""
+        for other, _ in language_candidates(text):
+            if other != language:
+                own = self.extract(text[entity["start"]:entity["end"]], inside, other, _with_durations(dimensions))
+                yield from self._readings(entity, text, inside, other, [], dimensions, own)
 
     def _drops_unread(self, dimensions: List[Text]) -> bool:
         """Whether a learned entity that nothing read a value in is dropped: a time no reader places was the entity

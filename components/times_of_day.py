@@ -46,7 +46,7 @@ def _part_of_day(span: str, language: str, suffixing: bool) -> Optional[Tuple[in
     """The (from, before) seconds after midnight of the first part of the day `span` names in `language` (before
     is None for a moment: noon, midnight)."""
     folded = _folded(span)
-    words = regex.findall(r"[\w’']+", folded)
+    words = regex.findall(r"[\w']+", folded)
     for name, hours in _periods(language):
         if _names(name, folded, words, suffixing):
             return hours
@@ -88,9 +88,9 @@ def _periods(language: str) -> List[Tuple[str, Tuple[int, Optional[int]]]]:
 
 
 def _folded(text: str) -> str:
-    """`text` as names are compared: case folded, without zero-width spaces and Arabic's optional vowel marks
-    ("صباحًا" and "صباحا" are the same word)."""
-    return ARABIC_VOWEL_MARKS.sub("", text.casefold().replace("\u200b", ""))
+    """`text` as names are compared: case folded, one apostrophe ("’s avonds" is "'s avonds"), without zero-width
+    spaces and Arabic's optional vowel marks ("صباحًا" and "صباحا" are the same word)."""
+    return ARABIC_VOWEL_MARKS.sub("", text.casefold().replace("\u200b", "").replace("’", "'"))
 
 
 def _next(hours: Tuple[int, int], now: datetime.datetime) -> Tuple[datetime.datetime, datetime.datetime]:

@@ -230,6 +230,15 @@ def test_a_learned_time_duckling_cannot_read_alone_gets_the_part_of_the_day_it_n
         assert (name, found) == ("time", span) and is_iso_time(value), text
 
 
+def test_a_learned_time_is_read_in_the_next_likely_language_when_the_messages_reads_nothing(extractor):
+    """fastText reads "wat is het weer morgen" as French (0.44) before Dutch (0.27): Duckling's French rules find
+    no time in "morgen" (tomorrow), its Dutch ones do."""
+    tomorrow = (datetime.datetime.now(ZoneInfo(ISTANBUL)) + datetime.timedelta(days=1)).date().isoformat()
+    result = message("wat is het weer morgen", "fr", [("time", "morgen")])
+    extractor.process([result])
+    assert [(name, span, value[:10]) for name, span, value in entities_of(result)] == [("time", "morgen", tomorrow)]
+
+
 def test_a_learned_time_that_nothing_reads_is_dropped_unless_kept(extractor, tmp_path):
     """"coffee" marked as a time has no value a form could use: the head's mistake (docs/decisions/0066)."""
     text = "Remind me to buy coffee at Starbucks this afternoon"
