@@ -151,7 +151,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             wider = [entity for entity in found if self._takes_over(entity, merged, words, scores)]
             merged = [entity for entity in merged if not any(spans.overlap(entity, time) for time in wider)]
             merged += [{**entity, "entity": self._name(entity, words, scores)} for entity in found
-                       if not any(spans.overlap(entity, other) for other in merged if other["entity"] != LANGUAGE_ENTITY)]
+                       if not any(spans.overlap(entity, other) for other in merged
+                                  if other["entity"] != LANGUAGE_ENTITY)]
             message.set(ENTITIES, merged, add_to_output=True)
         return messages
 
@@ -162,8 +163,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def extract(self, text: Text, words: List[Token], language: Text, wanted: List[Text]) -> List[Dict[Text, Any]]:
         """The structured entities of `text` in `language`, named by their dimension, without those cut out of a
-        word (`spans.cut_out_of_a_word`). Runs of digits of other scripts than ASCII's are numbers whatever the language:
-        Duckling's Khmer rules read "៥០" (50) as 5 and 0."""
+        word (`spans.cut_out_of_a_word`). Runs of digits of other scripts than ASCII's are numbers whatever the
+        language: Duckling's Khmer rules read "៥០" (50) as 5 and 0."""
         limit = self.component_config[MAX_CHARACTERS_KEY]
         duckling = duckling_parser.duckling_language(language)
         with_time_rules = duckling in duckling_parser.TIME_LANGUAGES
@@ -260,14 +261,14 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         read = [own]
         yield [e for e in own if e["entity"] in dimensions]
         yield [e for e in in_message if spans.overlap(e, entity) and e["entity"] in dimensions]
-        for bare in spans.without_endings(text[entity["start"]:entity["end"]]) if language in spans.SUFFIXING_LANGUAGES else ():
+        suffixing = language in spans.SUFFIXING_LANGUAGES
+        for bare in spans.without_endings(text[entity["start"]:entity["end"]]) if suffixing else ():
             read.append(self.extract(bare, inside, language, _with_durations(dimensions)))
             yield [e for e in read[-1] if e["entity"] in dimensions]
         if "time" in dimensions:
             yield [self._from_now(e) for found in read for e in found if e["entity"] == "duration"]
             for reader in (decades.decade, times_of_day.time_of_day):
-                named = reader(text[entity["start"]:entity["end"]], language, self.timezone,
-                               suffixing=language in spans.SUFFIXING_LANGUAGES)
+                named = reader(text[entity["start"]:entity["end"]], language, self.timezone, suffixing=suffixing)
                 yield [{**named, "start": entity["start"], "end": entity["end"]}] if named else []
 
     def _from_now(self, duration: Dict[Text, Any]) -> Dict[Text, Any]:
