@@ -36,8 +36,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import date_fallback, decades, duckling_parser, entity_spans as spans, times_of_day
 from components.entity_extractor import ENTITY_TYPE_SCORES
-from components.language import language_candidates, language_of
-from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
+from components.language import language_of
+from components.language_detector import CANDIDATES_KEY, ENTITY_NAME as LANGUAGE_ENTITY
 
 logger = logging.getLogger(__name__)
 
@@ -141,12 +141,13 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            language, text = self.language(message), message.get(TEXT) or ""
+            languages, text = self.languages(message), message.get(TEXT) or ""
+            language = languages[0]
             words = message.get(TOKENS_NAMES[TEXT]) or []
             found = self.extract(text, words, language, self.component_config[DIMENSIONS_KEY])
             scores = message.get(ENTITY_TYPE_SCORES) or {}
             learned = message.get(ENTITIES) or []
-            filled = [self._filled(entity, text, words, language, found, learned) for entity in learned]
+            filled = [self._filled(entity, text, words, languages, found, learned) for entity in learned]
             merged = [entity for entity in filled if entity is not None]
             wider = [entity for entity in found if self._takes_over(entity, merged, words, scores)]
             merged = [entity for entity in merged if not any(spans.overlap(entity, time) for time in wider)]
@@ -160,6 +161,13 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         """The detected language, else fastText's best guess, else the configured default."""
         detected = next((e["value"] for e in message.get(ENTITIES) or [] if e.get("entity") == LANGUAGE_ENTITY), None)
         return detected or language_of(message.get(TEXT) or "") or self.component_config[DEFAULT_LANGUAGE_KEY]
+
+    def languages(self, message: Message) -> List[Text]:
+        """The message's language, then the LanguageDetector's other likely ones that Duckling has time rules for: a
+        short message's language may be misread ("wat is het weer morgen": French 0.44, Dutch 0.27)."""
+        first = self.language(message)
+        return [first] + [other for other, _ in message.get(CANDIDATES_KEY) or [] if other != first
+                          and duckling_parser.duckling_language(other) in duckling_parser.TIME_LANGUAGES]
 
     def extract(self, text: Text, words: List[Token], language: Text, wanted: List[Text]) -> List[Dict[Text, Any]]:
         """The structured entities of `text` in `language`, named by their dimension, without those cut out of a
@@ -209,22 +217,23 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         best = max(leaning, key=leaning.get, default=None)
         return best if best and leaning[best] >= self.component_config[MIN_TYPE_SCORE_KEY] else dimension
 
-    def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
+    def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], languages: List[Text],
                 in_message: List[Dict[Text, Any]], learned: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
-        """A learned entity with the value of the first structured entity `_readings` finds for it in the message's
-        language, else in the others it may be in (the longest, or the one overlapping it most); None for a time
-        none is found for (`_drops_unread`). A learned time whose words are only a duration takes the words of the
-        message's time around it ("2 minutes" in "in 2 minutes": the "in" makes it a time) where they hold no other
-        entity."""
+        """A learned entity with the value of the first structured entity `_readings` finds for it (the longest, or the
+        one overlapping it most) in the message's language, else in the others it may be in (`languages`); None for
+        a time none is found for (`_drops_unread`). A learned time whose words are only a duration takes the words
+        of the message's time around it ("2 minutes" in "in 2 minutes": the "in" makes it a time) where they hold no
+        other entity."""
         dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
         past_reading = entity["start"] >= self.component_config[MAX_CHARACTERS_KEY]
         if not dimensions or "additional_info" in entity or past_reading:
             return entity  # nothing to fill it with, already filled, or past what is read
         start, end = entity["start"], entity["end"]
         inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
-        own = self.extract(text[start:end], inside, language, _with_durations(dimensions))
-        readings = itertools.chain(self._readings(entity, text, inside, language, in_message, dimensions, own),
-                                   self._in_other_languages(entity, text, inside, language, dimensions))
+        own = self.extract(text[start:end], inside, languages[0], _with_durations(dimensions))
+        elsewhere = [self._own_readings(entity, text, inside, other, dimensions) for other in languages[1:]]
+        readings = itertools.chain(self._readings(entity, text, inside, languages[0], in_message, dimensions, own),
+                                   *elsewhere)  # generators: each is read only as far as needed
         found = next((found for found in readings if found), [])
         best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
         if not best:
@@ -235,14 +244,11 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             filled.update(start=best["start"], end=best["end"])
         return filled
 
-    def _in_other_languages(self, entity: Dict[Text, Any], text: Text, inside: List[Token], language: Text,
-                            dimensions: List[Text]) -> Iterator[List[Dict[Text, Any]]]:
-        """The readings of a learned entity's own words in the other languages fastText finds likely for the message,
-        whose language may have been misread ("wat is het weer morgen": French first, Dutch second)."""
-        for other, _ in language_candidates(text):
-            if other != language:
-                own = self.extract(text[entity["start"]:entity["end"]], inside, other, _with_durations(dimensions))
-                yield from self._readings(entity, text, inside, other, [], dimensions, own)
+    def _own_readings(self, entity: Dict[Text, Any], text: Text, inside: List[Token], language: Text,
+                      dimensions: List[Text]) -> Iterator[List[Dict[Text, Any]]]:
+        """`_readings` of a learned entity's own words alone, in another language the message may be in."""
+        own = self.extract(text[entity["start"]:entity["end"]], inside, language, _with_durations(dimensions))
+        yield from self._readings(entity, text, inside, language, [], dimensions, own)
 
     def _drops_unread(self, dimensions: List[Text]) -> bool:
         """Whether a learned entity that nothing read a value in is dropped: a time no reader places was the entity
