@@ -36,8 +36,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import date_fallback, decades, duckling_parser, entity_spans as spans, times_of_day
 from components.entity_extractor import ENTITY_TYPE_SCORES
-from components.language import language_of
-from components.language_detector import CANDIDATES_KEY, ENTITY_NAME as LANGUAGE_ENTITY
+from components.language import language_candidates, language_of
+from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ ALL_DIMENSIONS = ["time", "duration", "number", "ordinal", "amount-of-money", "e
 # Dimensions Duckling reads the same way in every language: used with English rules where it lacks the language.
 ANY_LANGUAGE_DIMENSIONS = ("email", "phone-number", "url", "amount-of-money")
 RELATIONS_FILE = "structured_relations.json"
+# Learned entities of a message read in its other likely languages when nothing reads them in its own: bounds what a
+# hostile message full of words the head marks as times costs (each is read again in up to two languages).
+MAX_ENTITIES_READ_ELSEWHERE = 8
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -141,13 +144,14 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            languages, text = self.languages(message), message.get(TEXT) or ""
-            language = languages[0]
+            language, text = self.language(message), message.get(TEXT) or ""
+            languages = [language, *_other_languages(text, language)]
             words = message.get(TOKENS_NAMES[TEXT]) or []
             found = self.extract(text, words, language, self.component_config[DIMENSIONS_KEY])
             scores = message.get(ENTITY_TYPE_SCORES) or {}
             learned = message.get(ENTITIES) or []
-            filled = [self._filled(entity, text, words, languages, found, learned) for entity in learned]
+            filled = [self._filled(entity, text, words, languages if i < MAX_ENTITIES_READ_ELSEWHERE else languages[:1],
+                                   found, learned) for i, entity in enumerate(learned)]
             merged = [entity for entity in filled if entity is not None]
             wider = [entity for entity in found if self._takes_over(entity, merged, words, scores)]
             merged = [entity for entity in merged if not any(spans.overlap(entity, time) for time in wider)]
@@ -161,13 +165,6 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         """The detected language, else fastText's best guess, else the configured default."""
         detected = next((e["value"] for e in message.get(ENTITIES) or [] if e.get("entity") == LANGUAGE_ENTITY), None)
         return detected or language_of(message.get(TEXT) or "") or self.component_config[DEFAULT_LANGUAGE_KEY]
-
-    def languages(self, message: Message) -> List[Text]:
-        """The message's language, then the LanguageDetector's other likely ones that Duckling has time rules for: a
-        short message's language may be misread ("wat is het weer morgen": French 0.44, Dutch 0.27)."""
-        first = self.language(message)
-        return [first] + [other for other, _ in message.get(CANDIDATES_KEY) or [] if other != first
-                          and duckling_parser.duckling_language(other) in duckling_parser.TIME_LANGUAGES]
 
     def extract(self, text: Text, words: List[Token], language: Text, wanted: List[Text]) -> List[Dict[Text, Any]]:
         """The structured entities of `text` in `language`, named by their dimension, without those cut out of a
@@ -302,6 +299,12 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         except ValueError:  # not trained (no training data): structured entities under their own names
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, relations["fills"], relations["renames"])
+
+
+def _other_languages(text: Text, language: Text) -> List[Text]:
+    """fastText's other likely languages for `text`, most likely first: a short message's language may be misread
+    ("wat is het weer morgen": French 0.44, Dutch 0.27; "Sabah 5'e alarm kur": Lojban 0.71)."""
+    return [other for other, _ in language_candidates(text) if other != language]
 
 
 def _with_durations(dimensions: List[Text]) -> List[Text]:
