@@ -15,12 +15,11 @@ duration is that long from now, and spans the words of the message's time around
 that names a decade, a part of the day or a bare clock hour is that; one that nothing reads as a time is dropped.
 Why: docs/decisions/0056, 0061, 0064, 0066.
 """
-import datetime
 import itertools
 import json
 import logging
 from typing import Any, Dict, Iterator, List, Optional, Text
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -93,7 +92,6 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             raise InvalidConfigException(f"{cls.__name__}: unknown `{DIMENSIONS_KEY}` {unknown}; "
                                          f"choose among {', '.join(ALL_DIMENSIONS)}.")
         if config[TIMEZONE_KEY]:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
             try:
                 ZoneInfo(config[TIMEZONE_KEY])
             except (ZoneInfoNotFoundError, ValueError) as error:
@@ -105,7 +103,7 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         self.validate_config(config)
         self.component_config = config
         self._model_storage, self._resource = model_storage, resource
-        self.timezone = config[TIMEZONE_KEY] or local_timezone()
+        self.timezone = config[TIMEZONE_KEY] or times_of_day.local_timezone()
         self.fills = fills or {}  # {dimension: learned entities it gives a value to}
         self.renames = renames or {}  # {dimension: the learned entity a span of it alone becomes}
 
@@ -145,13 +143,12 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             language, text = self.language(message), message.get(TEXT) or ""
-            languages = [language, *_other_languages(text, language)]
             words = message.get(TOKENS_NAMES[TEXT]) or []
             found = self.extract(text, words, language, self.component_config[DIMENSIONS_KEY])
             scores = message.get(ENTITY_TYPE_SCORES) or {}
             learned = message.get(ENTITIES) or []
-            filled = [self._filled(entity, text, words, languages if i < MAX_ENTITIES_READ_ELSEWHERE else languages[:1],
-                                   found, learned) for i, entity in enumerate(learned)]
+            filled = [self._filled(entity, text, words, language, found, learned,
+                                   read_elsewhere=i < MAX_ENTITIES_READ_ELSEWHERE) for i, entity in enumerate(learned)]
             merged = [entity for entity in filled if entity is not None]
             wider = [entity for entity in found if self._takes_over(entity, merged, words, scores)]
             merged = [entity for entity in merged if not any(spans.overlap(entity, time) for time in wider)]
@@ -214,11 +211,12 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         best = max(leaning, key=leaning.get, default=None)
         return best if best and leaning[best] >= self.component_config[MIN_TYPE_SCORE_KEY] else dimension
 
-    def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], languages: List[Text],
-                in_message: List[Dict[Text, Any]], learned: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+    def _filled(self, entity: Dict[Text, Any], text: Text, words: List[Token], language: Text,
+                in_message: List[Dict[Text, Any]], learned: List[Dict[Text, Any]],
+                read_elsewhere: bool = True) -> Optional[Dict[Text, Any]]:
         """A learned entity with the value of the first structured entity `_readings` finds for it (the longest, or the
-        one overlapping it most) in the message's language, else in the others it may be in (`languages`); None for
-        a time none is found for (`_drops_unread`). A learned time whose words are only a duration takes the words
+        one overlapping it most) in the message's language, else (`read_elsewhere`) in the others it may be in; None
+        for a time none is found for (`_drops_unread`). A learned time whose words are only a duration takes the words
         of the message's time around it ("2 minutes" in "in 2 minutes": the "in" makes it a time) where they hold no
         other entity."""
         dimensions = [d for d, names in self.fills.items() if entity.get("entity") in names]
@@ -227,10 +225,10 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             return entity  # nothing to fill it with, already filled, or past what is read
         start, end = entity["start"], entity["end"]
         inside = [Token(w.text, w.start - start, w.end - start) for w in words if start <= w.start and w.end <= end]
-        own = self.extract(text[start:end], inside, languages[0], _with_durations(dimensions))
-        elsewhere = [self._own_readings(entity, text, inside, other, dimensions) for other in languages[1:]]
-        readings = itertools.chain(self._readings(entity, text, inside, languages[0], in_message, dimensions, own),
-                                   *elsewhere)  # generators: each is read only as far as needed
+        own = self.extract(text[start:end], inside, language, _with_durations(dimensions))
+        readings = itertools.chain(self._readings(entity, text, inside, language, in_message, dimensions, own),
+                                   self._in_other_languages(entity, text, inside, language, dimensions)
+                                   if read_elsewhere else ())  # generators: read only as far as needed
         found = next((found for found in readings if found), [])
         best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
         if not best:
@@ -241,11 +239,15 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             filled.update(start=best["start"], end=best["end"])
         return filled
 
-    def _own_readings(self, entity: Dict[Text, Any], text: Text, inside: List[Token], language: Text,
-                      dimensions: List[Text]) -> Iterator[List[Dict[Text, Any]]]:
-        """`_readings` of a learned entity's own words alone, in another language the message may be in."""
-        own = self.extract(text[entity["start"]:entity["end"]], inside, language, _with_durations(dimensions))
-        yield from self._readings(entity, text, inside, language, [], dimensions, own)
+    def _in_other_languages(self, entity: Dict[Text, Any], text: Text, inside: List[Token], language: Text,
+                            dimensions: List[Text]) -> Iterator[List[Dict[Text, Any]]]:
+        """`_readings` of a learned entity's own words in fastText's other likely languages for the message, most
+        likely first: a short message's language may be misread ("wat is het weer morgen": French 0.44, Dutch 0.27;
+        "Sabah 5'e alarm kur": Lojban 0.71). fastText runs only once a reading is needed."""
+        for other, _ in language_candidates(text):
+            if other != language:
+                own = self.extract(text[entity["start"]:entity["end"]], inside, other, _with_durations(dimensions))
+                yield from self._readings(entity, text, inside, other, [], dimensions, own)
 
     def _drops_unread(self, dimensions: List[Text]) -> bool:
         """Whether a learned entity that nothing read a value in is dropped: a time no reader places was the entity
@@ -269,19 +271,11 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             read.append(self.extract(bare, inside, language, _with_durations(dimensions)))
             yield [e for e in read[-1] if e["entity"] in dimensions]
         if "time" in dimensions:
-            yield [self._from_now(e) for found in read for e in found if e["entity"] == "duration"]
+            yield [times_of_day.from_now(e, self.timezone) for found in read for e in found
+                   if e["entity"] == "duration"]
             for reader in (decades.decade, times_of_day.time_of_day):
                 named = reader(text[entity["start"]:entity["end"]], language, self.timezone, suffixing=suffixing)
                 yield [{**named, "start": entity["start"], "end": entity["end"]}] if named else []
-
-    def _from_now(self, duration: Dict[Text, Any]) -> Dict[Text, Any]:
-        """A duration as the time that long from now, in the bot's timezone, as Duckling reads "in 15 minutes"."""
-        seconds = duration["additional_info"]["normalized"]["value"]
-        moment = (datetime.datetime.now(ZoneInfo(self.timezone)) + datetime.timedelta(seconds=seconds)).replace(
-            microsecond=0).isoformat()
-        info = {"type": "value", "value": moment, "grain": duration["additional_info"].get("unit", "second"),
-                "duration": duration["additional_info"]}
-        return {**duration, "entity": "time", "value": moment, "additional_info": info}
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
@@ -301,12 +295,6 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return cls(config, model_storage, resource, relations["fills"], relations["renames"])
 
 
-def _other_languages(text: Text, language: Text) -> List[Text]:
-    """fastText's other likely languages for `text`, most likely first: a short message's language may be misread
-    ("wat is het weer morgen": French 0.44, Dutch 0.27; "Sabah 5'e alarm kur": Lojban 0.71)."""
-    return [other for other, _ in language_candidates(text) if other != language]
-
-
 def _with_durations(dimensions: List[Text]) -> List[Text]:
     """The dimensions to read a learned entity's words for: a time's words are read for durations too."""
     return dimensions + ["duration"] if "time" in dimensions and "duration" not in dimensions else dimensions
@@ -315,13 +303,3 @@ def _with_durations(dimensions: List[Text]) -> List[Text]:
 def _only_a_duration(read: List[Dict[Text, Any]], dimensions: List[Text]) -> bool:
     """Whether what a learned entity's words make is a duration and nothing it stands for ("2 minutes")."""
     return any(e["entity"] == "duration" for e in read) and not any(e["entity"] in dimensions for e in read)
-
-
-def local_timezone() -> Text:
-    """The machine's IANA timezone (UTC when it has none)."""
-    try:
-        from tzlocal import get_localzone_name
-
-        return get_localzone_name() or "UTC"
-    except Exception:  # no zone configured in a container
-        return "UTC"

@@ -1,5 +1,6 @@
-"""Times of day said in words Duckling does not read alone: a part of the day ("morning", "Sabah", "akşam yemeği",
-dinner: the evening, "晚上", "夕方", "abends") and a clock hour said as a bare number ("6", "5'e": at five).
+"""Times said in words Duckling does not read as times: a part of the day ("morning", "Sabah", "akşam yemeği",
+dinner: the evening, "晚上", "夕方", "abends"), a clock hour said as a bare number ("6", "5'e": at five), and a
+duration meant as that long from now ("on beş dakikaya", in fifteen minutes: Duckling reads a duration).
 
 Parts of the day come from CLDR's day periods (Babel: each locale's names for them and their hours), so every
 language Babel knows has them, Khmer included. Both are read as Duckling reads "tonight" and "at 6": the next such
@@ -27,6 +28,16 @@ IDEOGRAPHIC = regex.compile(r"[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Han
 UNSPACED = regex.compile(r"[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Khmer}\p{sc=Thai}\p{sc=Lao}\p{sc=Myanmar}]")
 
 
+def local_timezone() -> str:
+    """The machine's IANA timezone (UTC when it has none): the bot's, unless its config names one."""
+    try:
+        from tzlocal import get_localzone_name
+
+        return get_localzone_name() or "UTC"
+    except Exception:  # no zone configured in a container
+        return "UTC"
+
+
 def time_of_day(span: str, language: str, timezone: str, suffixing: bool = False,
                 now: Optional[datetime.datetime] = None) -> Optional[Dict[str, Any]]:
     """The part of the day `span` names, else the hour it is if it is a bare number, as a time entity over `span`."""
@@ -40,6 +51,16 @@ def time_of_day(span: str, language: str, timezone: str, suffixing: bool = False
     if hour and int(hour.group(1)) <= 24:
         return _entity(span, _next_hour(int(hour.group(1)), now), None)
     return None
+
+
+def from_now(duration: Dict[str, Any], timezone: str) -> Dict[str, Any]:
+    """A Duckling duration as the time that long from now, in `timezone`, as Duckling reads "in 15 minutes"."""
+    seconds = duration["additional_info"]["normalized"]["value"]
+    moment = (datetime.datetime.now(ZoneInfo(timezone)) + datetime.timedelta(seconds=seconds)).replace(
+        microsecond=0).isoformat()
+    info = {"type": "value", "value": moment, "grain": duration["additional_info"].get("unit", "second"),
+            "duration": duration["additional_info"]}
+    return {**duration, "entity": "time", "value": moment, "additional_info": info}
 
 
 def _part_of_day(span: str, language: str, suffixing: bool) -> Optional[Tuple[int, Optional[int]]]:
