@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import regex
 
+from components.entity_spans import SPACELESS_ALPHABETS
+
 DAY = 24 * 3600
 ARABIC_VOWEL_MARKS = regex.compile(r"[\u064B-\u065F\u0670]")
 # Period ids that are markers on a clock time ("PM"), not parts of the day.
@@ -23,9 +25,8 @@ BARE_HOUR = regex.compile(r"^\s*(\d{1,2})(?:['’]?\p{L}{0,4})\s*$")
 # Letters a language may glue onto a part of the day ("akşamları", in the evenings; "sabahki").
 MAX_ENDING_LETTERS = 4
 # Alphabets whose one letter can be a word (朝, morning; 夜, night); elsewhere a one-letter name is an abbreviation.
+# A name in them, or in an alphabet written without spaces, is found anywhere in a span ("晚上", "ថ្ងៃស្អែកព្រឹក").
 IDEOGRAPHIC = regex.compile(r"[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}]")
-# Alphabets written without spaces between words, where a name is found anywhere in a span ("ថ្ងៃស្អែកព្រឹក").
-UNSPACED = regex.compile(r"[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Khmer}\p{sc=Thai}\p{sc=Lao}\p{sc=Myanmar}]")
 
 
 def local_timezone() -> str:
@@ -77,7 +78,7 @@ def _part_of_day(span: str, language: str, suffixing: bool) -> Optional[Tuple[in
 def _names(name: str, span: str, words: List[str], suffixing: bool) -> bool:
     """Whether `span` says `name`: one of its words, or that word with an ending glued on where endings glue; a
     name of several words ("öğleden sonra") or in an alphabet written without spaces ("晚上") anywhere in it."""
-    if UNSPACED.match(name):
+    if IDEOGRAPHIC.match(name) or SPACELESS_ALPHABETS.match(name):
         return name in span
     if " " in name:
         return regex.search(rf"(?<!\w){regex.escape(name)}(?!\w)", span) is not None
