@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 CONTEXT_KEY = "context_words"
 INTENT_CONTEXT_KEY = "intent_context"
+TYPES_SEEN_WITH_INTENT_KEY = "types_seen_with_intent"
 WEIGHTS_FILE, TAGS_FILE = "entity_head.npz", "entity_tags.json"
 # A message's per-word probability of each entity type (any of its BILOU tags), for the components after this one:
 # the StructuredEntityExtractor names a number or a time the head did not mark with the type the head leans to.
@@ -64,6 +65,10 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
             # parsing (put this after the intent classifier). A name after "find the movie" and one after "add to
             # my playlist" are different kinds of name (docs/decisions/0065).
             INTENT_CONTEXT_KEY: True,
+            # Entity types weighed by the intent head's confidence in the intents whose examples annotate them: a type
+            # never annotated with the message's intent is not found ("Starbucks" in a reminder is the reminder's,
+            # not a location). Needs the intent classifier before this component (docs/decisions/0070).
+            TYPES_SEEN_WITH_INTENT_KEY: True,
             # Width of the hidden layer shared by the entity, role and group tags.
             HIDDEN_UNITS_KEY: 256,
             # Dropout on the word vectors and on the hidden layer: the head must not learn English word forms.
@@ -90,13 +95,15 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  layers: Optional[List[np.ndarray]] = None, tags: Optional[Dict[Text, List[Text]]] = None,
-                 intents: Optional[List[Text]] = None) -> None:
+                 intents: Optional[List[Text]] = None,
+                 types_by_intent: Optional[Dict[Text, List[Text]]] = None) -> None:
         self.validate_config(config)
         self.component_config = config
         self._model_storage, self._resource = model_storage, resource
         self.layers = layers or []  # hidden kernel, hidden bias, then (kernel, bias) per tag name
         self.tags = tags or {}  # {tag name: tags in output order}; only the tag names the training data had
         self.intents = intents or []  # the intents each word sees the confidence of (`intent_context`)
+        self.types_by_intent = types_by_intent or {}  # {intent: entity types its examples annotate}
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -115,12 +122,23 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         self.tags = {name: tags for name in TAG_NAMES if len(tags := self._tag_list(examples, name)) > 1}
         self.intents = sorted({m.get(INTENT) for m in examples if m.get(INTENT)}) \
             if self.component_config[INTENT_CONTEXT_KEY] else []
+        if self.component_config[TYPES_SEEN_WITH_INTENT_KEY]:
+            self.types_by_intent = self._types_by_intent(examples)
         inputs = [self._windows(m, training=True) for m in examples]
         targets = {name: [np.array([tags.index(t) for t in self._bilou(m, name)]) for m in examples]
                    for name, tags in self.tags.items()}
         self.layers = self._fit(inputs, targets)
         self.persist()
         return self._resource
+
+    @staticmethod
+    def _types_by_intent(examples: List[Message]) -> Dict[Text, List[Text]]:
+        found: Dict[Text, set] = {}
+        for message in examples:
+            if message.get(INTENT):
+                types = found.setdefault(message.get(INTENT), set())
+                types.update(entity[ENTITY_ATTRIBUTE_TYPE] for entity in message.get(ENTITIES) or [])
+        return {intent: sorted(types) for intent, types in found.items()}
 
     @staticmethod
     def _bilou(message: Message, name: Text) -> List[Text]:
@@ -198,6 +216,10 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         if not tokens:
             return []
         probabilities = self.predict_proba(windows)
+        weights = self._type_weights(message)
+        if weights is not None:
+            weighted = probabilities[ENTITY_ATTRIBUTE_TYPE] * weights
+            probabilities[ENTITY_ATTRIBUTE_TYPE] = weighted / np.maximum(weighted.sum(axis=1, keepdims=True), 1e-12)
         message.set(ENTITY_TYPE_SCORES, self._type_scores(probabilities[ENTITY_ATTRIBUTE_TYPE]))
         tags, confidences = {}, {}
         for name, rows in probabilities.items():
@@ -209,6 +231,22 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
             confidences[name] = rows[np.arange(len(path)), path].tolist()
         return self.convert_predictions_into_entities(message.get(TEXT), tokens, tags,
                                                       self._split_entities_config(), confidences)
+
+    def _type_weights(self, message: Message) -> Optional[np.ndarray]:
+        """Each type tag's weight (`types_seen_with_intent`): the intent head's confidence in the intents whose
+        examples annotate its type, plus what the ranking leaves to intents it does not list; 1 for no entity."""
+        ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or []
+                   if entry.get(INTENT_NAME_KEY) in self.types_by_intent]
+        if not ranking:
+            return None  # no intent head before this component, or none of its intents trained here
+        unlisted = max(0.0, 1.0 - sum(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for entry in ranking))
+        weights = np.ones(len(self.tags[ENTITY_ATTRIBUTE_TYPE]), np.float32)
+        for column, tag in enumerate(self.tags[ENTITY_ATTRIBUTE_TYPE]):
+            if tag != NO_ENTITY_TAG:
+                name = bilou_utils.tag_without_prefix(tag)
+                weights[column] = unlisted + sum(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for entry in ranking
+                                                 if name in self.types_by_intent[entry[INTENT_NAME_KEY]])
+        return weights
 
     def _type_scores(self, rows: np.ndarray) -> Dict[Text, List[float]]:
         scores: Dict[Text, np.ndarray] = {}
@@ -234,8 +272,8 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, *self.layers)
-            (directory / TAGS_FILE).write_text(json.dumps({"tags": self.tags, "intents": self.intents}),
-                                               encoding="utf-8")
+            (directory / TAGS_FILE).write_text(json.dumps(
+                {"tags": self.tags, "intents": self.intents, "types_by_intent": self.types_by_intent}), encoding="utf-8")
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -248,5 +286,6 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
                 layers = [stored[f"arr_{i}"] for i in range(len(stored.files))]
         except ValueError:  # nothing persisted: the training data had no entity annotations
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, layers, labels["tags"], labels["intents"])
+        return cls(config, model_storage, resource, layers, labels["tags"], labels["intents"],
+                   labels.get("types_by_intent"))
 

@@ -62,7 +62,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             # Where the transformer layers run: "torch" (eager PyTorch), "onnx" or "onnx-int8" (ONNX Runtime,
             # files exported by `make setup`).
             RUNTIME_KEY: DEFAULT_RUNTIME,
-            # Hidden layers whose piece states make each word's vector (-1: the last), concatenated.
+            # Hidden layers whose piece states make each word's vector (-1: the last), averaged (docs/decisions/0070).
             TOKEN_LAYERS_KEY: [-1],
             # Subtract the encoder folder's mean word vector of those layers (word_centres.npy), if it has one.
             CENTRE_WORDS_KEY: True,
@@ -146,11 +146,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                                          attribute=TEXT, message=message)
 
     def _word_vectors(self, encoded: EncodedText, tokens) -> np.ndarray:
+        """(words, width): each word's centred states in `token_layers`, averaged over the layers."""
         vectors = encoded.word_vectors([(token.start, token.end) for token in tokens])
         if self.word_centre is not None:
             read = vectors.any(axis=1)  # words past the encoder's window stay zero: nothing was read
             vectors[read] -= self.word_centre
-        return vectors
+        return vectors.reshape(len(vectors), len(self.token_layers), -1).mean(axis=1)
 
     def _encode(self, texts: List[str]) -> List[EncodedText]:
         return encode_with_pieces(self.model_name, texts, self.prompt, self.runtime, self.token_layers, self.batch_size)

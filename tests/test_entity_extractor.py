@@ -26,10 +26,10 @@ nlu:
 """
 
 
-def pipeline(storage, data):
+def pipeline(storage, data, **config):
     tokenizer = WordTokenizer(WordTokenizer.get_default_config())
     featurizer = build_component(SentenceEmbeddingFeaturizer, storage, "featurizer", prompt="query: ")
-    extractor = build_component(KerasEntityExtractor, storage, "entities", epochs=80)
+    extractor = build_component(KerasEntityExtractor, storage, "entities", epochs=80, **config)
     featurizer.process_training_data(tokenizer.process_training_data(data))
     extractor.train(data)
     return tokenizer, featurizer, extractor
@@ -97,6 +97,42 @@ def test_the_intent_tells_what_kind_of_name_a_word_is(tmp_path, embedding_cache)
                                        {"name": ({"watch_movie", "hear_song"} - {intent}).pop(), "confidence": 0.1}])
         found[intent] = [(e["entity"], e["value"]) for e in extractor.process([message])[0].get("entities")]
     assert found == {"watch_movie": [("movie", "Frozen")], "hear_song": [("song", "Frozen")]}
+
+
+PLACES_AND_REMINDERS = """
+version: "3.1"
+nlu:
+- intent: find_place
+  examples: |
+    - where is the nearest [Starbucks](place)
+    - is there a [McDonald's](place) near me
+    - how do I get to [Ikea](place)
+    - find a [Starbucks](place) around here
+    - when does [Ikea](place) open
+    - directions to the closest [Burger King](place)
+- intent: remind
+  examples: |
+    - remind me to call mom
+    - remind me to water the plants tonight
+    - remind me to pay the rent
+    - remind me to buy milk tomorrow
+    - don't let me forget to feed the cat
+    - remind me about the dentist
+"""
+
+
+@pytest.mark.parametrize("types_seen_with_intent, expected", [(True, []), (False, [("place", "Starbucks")])])
+def test_only_types_annotated_with_the_intent_are_found(tmp_path, embedding_cache, types_seen_with_intent, expected):
+    """The reminders' examples annotate no place: in a message the intent head is sure is a reminder, "Starbucks" is
+    part of what to do, not a place to find (`types_seen_with_intent`); the option off, the word alone decides."""
+    storage = LocalModelStorage(tmp_path)
+    tokenizer, featurizer, extractor = pipeline(storage, RasaYAMLReader().reads(PLACES_AND_REMINDERS),
+                                                types_seen_with_intent=types_seen_with_intent)
+    loaded = load_component(KerasEntityExtractor, storage, "entities", types_seen_with_intent=types_seen_with_intent)
+    for component in (extractor, loaded):
+        message, = featurizer.process(tokenizer.process(messages("remind me to meet Anna at Starbucks")))
+        message.set("intent_ranking", [{"name": "remind", "confidence": 0.97}, {"name": "find_place", "confidence": 0.03}])
+        assert [(e["entity"], e["value"]) for e in component.process([message])[0].get("entities")] == expected
 
 
 def test_without_annotations_nothing_is_trained_and_nothing_extracted(tmp_path, embedding_cache):

@@ -92,6 +92,21 @@ def test_each_word_gets_a_vector_from_the_same_forward_pass(featurizer, monkeypa
     assert np.allclose(np.linalg.norm(uncentred, axis=1), 1.0, atol=1e-3)  # each word: its one piece, unit length
 
 
+def test_a_word_vector_from_several_layers_is_their_mean(tmp_path):
+    """`token_layers: [7, 8, 9]`: each word's centred states in the three layers, averaged (the encoder's width)."""
+    from components.word_tokenizer import WordTokenizer
+
+    def word_vectors(layers):
+        featurizer = build_component(SentenceEmbeddingFeaturizer, LocalModelStorage(tmp_path), "featurizer",
+                                     prompt="query: ", token_layers=layers)
+        message, = WordTokenizer(WordTokenizer.get_default_config()).process(messages("Siparişim nerede?"))
+        return featurizer.process([message])[0].get_dense_features("text")[0].features
+
+    averaged = word_vectors([7, 8, 9])
+    assert averaged.shape == (2, 384)
+    np.testing.assert_allclose(averaged, np.mean([word_vectors([layer]) for layer in (7, 8, 9)], axis=0), atol=1e-5)
+
+
 def test_a_zalgo_word_keeps_its_place(featurizer):
     from components.word_tokenizer import WordTokenizer
     from operations.hostile import zalgo
