@@ -272,8 +272,8 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, *self.layers)
-            (directory / TAGS_FILE).write_text(json.dumps(
-                {"tags": self.tags, "intents": self.intents, "types_by_intent": self.types_by_intent}), encoding="utf-8")
+            labels = {"tags": self.tags, "intents": self.intents, "types_by_intent": self.types_by_intent}
+            (directory / TAGS_FILE).write_text(json.dumps(labels), encoding="utf-8")
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

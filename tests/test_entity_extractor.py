@@ -131,7 +131,8 @@ def test_only_types_annotated_with_the_intent_are_found(tmp_path, embedding_cach
     loaded = load_component(KerasEntityExtractor, storage, "entities", types_seen_with_intent=types_seen_with_intent)
     for component in (extractor, loaded):
         message, = featurizer.process(tokenizer.process(messages("remind me to meet Anna at Starbucks")))
-        message.set("intent_ranking", [{"name": "remind", "confidence": 0.97}, {"name": "find_place", "confidence": 0.03}])
+        message.set("intent_ranking", [{"name": "remind", "confidence": 0.97},
+                                       {"name": "find_place", "confidence": 0.03}])
         assert [(e["entity"], e["value"]) for e in component.process([message])[0].get("entities")] == expected
 
 
