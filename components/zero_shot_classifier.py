@@ -24,28 +24,15 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import sentence_encoder
-from components.background_null import (
-    DEFAULT_BACKGROUND,
-    HubnessCorrectedNull,
-    background_path,
-    language_bars,
-    null_thresholds,
-    read_background,
-    threshold_for,
-)
-from components.embedding_cache import EmbeddingCache
-from components.keras_intent_classifier import CLASSIFIER_KEY
-from components.sentence_embedding_featurizer import ENCODER_SPEC, MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
+from components import zero_shot_label_space as label_space
+from components.background_null import (DEFAULT_BACKGROUND, HubnessCorrectedNull, background_path, language_bars,
+                                        null_thresholds, read_background, threshold_for)
 from components.language import language_of
-from components.zero_shot_backends import (
-    SOFTMAX_OVER_LABELS,
-    EmbeddingBackend,
-    MT5XNLIBackend,
-    NLIModelUnavailable,
-    normalise,
-)
+from components.sentence_embedding_featurizer import MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
+from components.zero_shot_backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend, NLIModelUnavailable,
+                                           normalise)
 from components.zero_shot_labels import intent_hypothesis, label_spec
+from components.zero_shot_rules import WinningRules, shared_ranking
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +116,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         self.thresholds = thresholds or {}  # {label: score that ordinary text rarely exceeds}
         self.bars = bars or {}  # {label: {language: threshold}}: the bars of the background's languages
         self.encoder = encoder  # the featurizer's model_name, prompt and runtime, learned at training
+        self.rules = WinningRules(config[HEAD_THRESHOLD_KEY], config[MIN_CONFIDENCE_KEY],
+                                  config[OVERRIDE_CONFIDENCE_KEY])
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
@@ -169,14 +158,15 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         intents = [m.get(INTENT) for m in examples]
         if not examples or not self.labels:
             return self._resource
-        self.encoder = self._featurizers_encoder(examples)
-        vectors = self._description_space(np.stack([m.get_dense_features(TEXT)[1].features.reshape(-1)
-                                                    for m in examples]))
+        self.encoder = label_space.featurizers_encoder(examples, f"{type(self).__name__} (backend: {EMBEDDING})")
+        vectors = label_space.project(np.stack([m.get_dense_features(TEXT)[1].features.reshape(-1)
+                                                for m in examples]), self.encoder)
         counts = {name: intents.count(name) for name in set(intents) - set(self.labels)}
         head_names = sorted(n for n, c in counts.items() if c >= self.component_config[MIN_EXAMPLES_KEY])
         centroids = [vectors[[i == name for i in intents]].mean(axis=0) for name in head_names]
         self.names = list(self.labels) + head_names
-        self.vectors = normalise(np.stack([self._describe(spec) for spec in self.labels.values()] + centroids))
+        self.vectors = normalise(np.stack([label_space.describe(spec, self.encoder) for spec in self.labels.values()]
+                                          + centroids))
         kept = [i for i, name in enumerate(intents) if name in self.names]
         self.embedding.fit(self.vectors, vectors[kept], [intents[i] for i in kept], self.names)
         logger.info(f"Zero-shot labels {list(self.labels)}; softmax temperature {self.embedding.temperature:.3f}.")
@@ -185,21 +175,10 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         self.persist()
         return self._resource
 
-    def _featurizers_encoder(self, examples: List[Message]) -> dict:
-        """The encoder the featurizer used for the training examples: descriptions and background go through it."""
-        encoder = examples[0].get(ENCODER_SPEC)
-        if not encoder:
-            raise InvalidConfigException(
-                f"{type(self).__name__} (backend: {EMBEDDING}) encodes its descriptions with the pipeline's encoder: "
-                "put components.sentence_embedding_featurizer.SentenceEmbeddingFeaturizer before it in config.yml.")
-        return encoder
-
     def _fit_embedding_null(self) -> None:
-        config, encoder = self.component_config, self.encoder
-        cache = EmbeddingCache(encoder[MODEL_NAME_KEY], encoder[PROMPT_KEY],
-                                                runtime=encoder[RUNTIME_KEY])
+        config = self.component_config
         sentences = read_background(config[BACKGROUND_KEY])
-        background = self._description_space(cache.encode(sentences, batch_size=64))
+        background = label_space.encode_background(sentences, self.encoder)
         self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
         self._fit_bars(self.null.fit(self.vectors[: len(self.labels)]), sentences)
         logger.info(f"Zero-shot thresholds over {len(background)} background sentences: {self.thresholds}.")
@@ -219,19 +198,6 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         found = language_bars(null_scores, [language_of(s) for s in sentences], config[LANGUAGE_FALSE_CAPTURE_RATE_KEY])
         self.bars = {name: found[i] for i, name in enumerate(self.labels) if i in found}
 
-    def _describe(self, spec: dict) -> np.ndarray:
-        texts = [spec["description"], spec["hypothesis"]] + list(spec["examples"])
-        encoder = self.encoder
-        encoded = sentence_encoder.encode(encoder[MODEL_NAME_KEY], texts, encoder[PROMPT_KEY], batch_size=32,
-                                          runtime=encoder[RUNTIME_KEY])
-        return self._description_space(encoded).mean(axis=0)
-
-    def _description_space(self, vectors: np.ndarray) -> np.ndarray:
-        """Descriptions are compared on the encoder's last layer only (when it pools several): on the dev set
-        that found more unseen intents at the same cost than the head's full features."""
-        part = sentence_encoder.last_layer_part(self.encoder[MODEL_NAME_KEY], self.encoder[RUNTIME_KEY])
-        return normalise(vectors[..., part])
-
     def process(self, messages: List[Message]) -> List[Message]:
         if not self.labels:
             return messages  # nothing declared: the head's intents stand
@@ -242,7 +208,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         for message in messages:
             head = message.get(INTENT) or {}
             head_confidence = head.get("confidence") or 0.0
-            if not self._worth_scoring(head_confidence):
+            if not self.rules.worth_scoring(head_confidence):
                 continue
             try:
                 scored, null_scores = self._score(message)
@@ -267,22 +233,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         labels as they are."""
         return self.component_config[BACKEND_KEY] == MT5_XNLI or (self.vectors is not None and bool(self.encoder))
 
-    def _worth_scoring(self, head_confidence: float) -> bool:
-        return (head_confidence < self.component_config[HEAD_THRESHOLD_KEY]
-                or self.component_config[OVERRIDE_CONFIDENCE_KEY] is not None)
-
     def _contends(self, label: str, probability: float, head_confidence: float) -> bool:
         """Whether a zero-shot label is the best candidate and sure enough to win, before its null is asked."""
-        return label in self.labels and self._winning_rule(probability, head_confidence) is not None
-
-    def _winning_rule(self, probability: float, head_confidence: float) -> Optional[str]:
-        """The rule by which a label this probable replaces the head's intent, if any."""
-        config = self.component_config
-        if head_confidence < config[HEAD_THRESHOLD_KEY] and probability >= config[MIN_CONFIDENCE_KEY]:
-            return f"head unsure (< {config[HEAD_THRESHOLD_KEY]}), zero-shot >= {config[MIN_CONFIDENCE_KEY]}"
-        if config[OVERRIDE_CONFIDENCE_KEY] is not None and probability >= config[OVERRIDE_CONFIDENCE_KEY]:
-            return f"zero-shot >= {config[OVERRIDE_CONFIDENCE_KEY]}, sure enough to override the head"
-        return None
+        return label in self.labels and self.rules.winning_rule(probability, head_confidence) is not None
 
     def _above_null(self, label: str, null_score: Optional[float], text: str = "") -> bool:
         """Closer to the label than all but a small share of ordinary text, of the message's language where the
@@ -296,7 +249,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         """Why the zero-shot label replaces the head's intent, or None when it does not."""
         if not self._contends(label, probability, head_confidence) or not self._above_null(label, null_score, text):
             return None
-        return self._winning_rule(probability, head_confidence)
+        return self.rules.winning_rule(probability, head_confidence)
 
     def _score(self, message: Message) -> Tuple[List[Tuple[str, float]], Callable[[], Dict[str, float]]]:
         """(candidate, probability) for the labels and the head's best intents; what gives each label's null score
@@ -311,7 +264,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             probabilities, log_odds = self.nli.probabilities_and_log_odds(message.get(TEXT) or "", hypotheses)
             return list(zip(candidates, probabilities.tolist())), lambda: dict(zip(self.labels, log_odds.tolist()))
         candidates = [n for n in self.names if n in self.labels or n in head_candidates]
-        vector = self._description_space(message.get_dense_features(TEXT)[1].features.reshape(-1))
+        vector = label_space.project(message.get_dense_features(TEXT)[1].features.reshape(-1), self.encoder)
         rows = [self.names.index(c) for c in candidates]
 
         def null_scores() -> Dict[str, float]:
@@ -322,15 +275,9 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         return list(zip(candidates, self.embedding.probabilities(vector, self.vectors, rows).tolist())), null_scores
 
     def _set_intent(self, message: Message, label: str, probability: float, scored) -> None:
-        """One ranking, one distribution: the head's confidences share what the zero-shot labels leave, so
-        that the FallbackClassifier's ambiguity check compares like with like."""
-        zero_shot = [{INTENT_NAME_KEY: name, "confidence": p, CLASSIFIER_KEY: self.__class__.__name__}
-                     for name, p in scored if name in self.labels]
-        left = max(0.0, 1.0 - sum(entry["confidence"] for entry in zero_shot))
-        head = [{**entry, "confidence": entry["confidence"] * left}
-                for entry in message.get(INTENT_RANKING_KEY) or [] if entry[INTENT_NAME_KEY] not in self.labels]
+        ranking = shared_ranking(scored, list(self.labels), message.get(INTENT_RANKING_KEY) or [], type(self).__name__)
         message.set(INTENT, {INTENT_NAME_KEY: label, "confidence": probability}, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, sorted(zero_shot + head, key=lambda e: -e["confidence"]), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
