@@ -92,7 +92,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         layers = config.get(TOKEN_LAYERS_KEY, [-1])
         if not layers or not all(isinstance(layer, int) for layer in layers):
             raise InvalidConfigException(f"{cls.__name__}: `{TOKEN_LAYERS_KEY}` must list hidden layer numbers, "
-                                         "e.g. [8] (-1 is the last).")
+                                         "e.g. [7, 8, 9] (-1 is the last).")
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)

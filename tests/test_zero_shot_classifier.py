@@ -267,9 +267,10 @@ def test_why_a_zero_shot_label_wins(tmp_path):
     assert component._why_accepted("cancel_subscription", 0.99, head_confidence=0.9) is None
     assert "override" in component._why_accepted("cancel_subscription", 0.9995, head_confidence=0.9)
     assert component._why_accepted("greet", 1.0, head_confidence=0.1) is None  # a head intent is not a zero-shot win
-    component.component_config["override_confidence"] = None
-    assert component._why_accepted("cancel_subscription", 0.9999, head_confidence=0.9) is None
-    assert not component._worth_scoring(0.9)
+    without_override = build_component(ZeroShotIntentClassifier, LocalModelStorage(tmp_path), "rules", labels=CANCEL,
+                                       head_threshold=0.45, min_confidence=0.65, override_confidence=None)
+    assert without_override._why_accepted("cancel_subscription", 0.9999, head_confidence=0.9) is None
+    assert component.rules.worth_scoring(0.9) and not without_override.rules.worth_scoring(0.9)
 
 
 def test_without_override_a_confident_head_keeps_its_intent(embedding_pipeline):
