@@ -104,6 +104,7 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         self.tags = tags or {}  # {tag name: tags in output order}; only the tag names the training data had
         self.intents = intents or []  # the intents each word sees the confidence of (`intent_context`)
         self.types_by_intent = types_by_intent or {}  # {intent: entity types its examples annotate}
+        self._tags_allowed = self._tags_allowed_by_intent()
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -124,6 +125,7 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
             if self.component_config[INTENT_CONTEXT_KEY] else []
         if self.component_config[TYPES_SEEN_WITH_INTENT_KEY]:
             self.types_by_intent = self._types_by_intent(examples)
+            self._tags_allowed = self._tags_allowed_by_intent()
         inputs = [self._windows(m, training=True) for m in examples]
         targets = {name: [np.array([tags.index(t) for t in self._bilou(m, name)]) for m in examples]
                    for name, tags in self.tags.items()}
@@ -140,6 +142,12 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
                 types = found.setdefault(message.get(INTENT), set())
                 types.update(entity[ENTITY_ATTRIBUTE_TYPE] for entity in message.get(ENTITIES) or [])
         return {intent: sorted(types) for intent, types in found.items()}
+
+    def _tags_allowed_by_intent(self) -> Dict[Text, np.ndarray]:
+        """{intent: 1 for each entity-type tag of a type its examples annotate, and for no entity; else 0}."""
+        tags = self.tags.get(ENTITY_ATTRIBUTE_TYPE, [])
+        return {intent: np.array([tag == NO_ENTITY_TAG or bilou_utils.tag_without_prefix(tag) in types
+                                  for tag in tags], np.float32) for intent, types in self.types_by_intent.items()}
 
     @staticmethod
     def _bilou(message: Message, name: Text) -> List[Text]:
@@ -237,17 +245,12 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         """Each type tag's weight (`types_seen_with_intent`): the intent head's confidence in the intents whose
         examples annotate its type, plus what the ranking leaves to intents it does not list; 1 for no entity."""
         ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or []
-                   if entry.get(INTENT_NAME_KEY) in self.types_by_intent]
+                   if entry.get(INTENT_NAME_KEY) in self._tags_allowed]
         if not ranking:
             return None  # no intent head before this component, or none of its intents trained here
-        unlisted = max(0.0, 1.0 - sum(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for entry in ranking))
-        weights = np.ones(len(self.tags[ENTITY_ATTRIBUTE_TYPE]), np.float32)
-        for column, tag in enumerate(self.tags[ENTITY_ATTRIBUTE_TYPE]):
-            if tag != NO_ENTITY_TAG:
-                name = bilou_utils.tag_without_prefix(tag)
-                weights[column] = unlisted + sum(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for entry in ranking
-                                                 if name in self.types_by_intent[entry[INTENT_NAME_KEY]])
-        return weights
+        confidences = np.array([entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for entry in ranking], np.float32)
+        allowed = np.stack([self._tags_allowed[entry[INTENT_NAME_KEY]] for entry in ranking])
+        return np.minimum(max(0.0, 1.0 - float(confidences.sum())) + confidences @ allowed, 1.0)
 
     def _type_scores(self, rows: np.ndarray) -> Dict[Text, List[float]]:
         scores: Dict[Text, np.ndarray] = {}
