@@ -58,13 +58,18 @@ venv:
 
 # The transformer layers exported for ONNX Runtime, fp32 and int8 (the featurizer's `runtime` option).
 ONNX_MODELS := $(ENCODER)/onnx/model_int8.onnx
-encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS)
+# int8 checked against fp32 on this CPU: which of the two `runtime: onnx-int8` runs here (training/check_int8.py).
+INT8_CHECK := $(ENCODER)/onnx/int8_check.json
+encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS) $(INT8_CHECK)
 
 $(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
 	$(PYTHON) -m training.build_encoder --out $(ENCODER)
 
 $(ONNX_MODELS): $(ENCODER)/model.safetensors training/export_onnx.py
 	$(PYTHON) -m training.export_onnx --model $(ENCODER)
+
+$(INT8_CHECK): $(ONNX_MODELS) $(LANGUAGE_LAYER) training/check_int8.py components/onnx_runtime.py
+	$(PYTHON) -m training.check_int8 --model $(ENCODER)
 
 $(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py components/layer_pooling.py components/language_neutral.py components/token_features.py components/word_tokenizer.py data/unlabelled/multilingual_sample.txt
 	$(PYTHON) -m training.neutralize_languages --model $(ENCODER) --texts data/unlabelled/multilingual_sample.txt

@@ -6,19 +6,25 @@ exported by training/export_onnx.py. Tokenization, prompts, truncation and every
 (several-layer pooling, the language-neutral layer, normalisation) stay as they are, so the featurizer and the
 zero-shot descriptions share one path. The PyTorch layers are dropped: the session holds its own weights.
 """
+import json
+import logging
 import os
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+
+logger = logging.getLogger(__name__)
 
 TORCH, ONNX, ONNX_INT8 = "torch", "onnx", "onnx-int8"
 RUNTIMES = (TORCH, ONNX, ONNX_INT8)
 # The fastest runtime within half a point of PyTorch on xSID (docs/decisions/0011).
 DEFAULT_RUNTIME = ONNX_INT8
 MODEL_FILES = {ONNX: "onnx/model.onnx", ONNX_INT8: "onnx/model_int8.onnx"}
+# Written by `make setup` (training/check_int8.py): how close int8 came to fp32 on this CPU, and which runs.
+INT8_CHECK_FILE = "onnx/int8_check.json"
 
 
 def session_threads() -> int:
@@ -60,18 +66,49 @@ class OnnxLayers(torch.nn.Module):
         return {"last_hidden_state": states[-1], "hidden_states": tuple(states) if len(states) > 1 else None}
 
 
-def use_onnx(encoder, folder: Path, runtime: str, word_embeddings: np.ndarray) -> None:
-    """Replace the transformer's PyTorch layers by an ONNX Runtime session of `runtime`'s exported file."""
+def new_session(path: Path):
     import onnxruntime
 
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = session_threads(), 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def cpu_features() -> List[str]:
+    """The CPU features that choose ONNX Runtime's int8 kernels (AVX2 alone sums products in 16 bits, VNNI in 32)."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):  # not Linux: the processor's name stands in
+        import platform
+
+        return [platform.machine(), platform.processor()]
+    return sorted(set(flags.split()) & {"avx2", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def checked_model_file(folder: Path, runtime: str) -> Path:
+    """`runtime`'s file, or the fp32 one where `make setup` found int8 straying from fp32 on this CPU."""
+    check = folder / INT8_CHECK_FILE
+    if runtime != ONNX_INT8 or not check.exists():
+        return folder / MODEL_FILES[runtime]
+    verdict = json.loads(check.read_text(encoding="utf-8"))
+    if verdict["cpu_features"] != cpu_features():
+        logger.warning(f"int8 was checked against fp32 on another CPU ({', '.join(verdict['cpu_features'])}); "
+                       "run `make setup` here to check it on this one (docs/decisions/0071).")
+    elif verdict["runtime"] != ONNX_INT8:
+        logger.warning(f"int8 strays from fp32 on this CPU (lowest cosine {verdict['lowest_cosine']} on "
+                       f"`make setup`'s probe): running the fp32 layers instead (docs/decisions/0071).")
+        return folder / MODEL_FILES[verdict["runtime"]]
+    return folder / MODEL_FILES[runtime]
+
+
+def use_onnx(encoder, folder: Path, runtime: str, word_embeddings: np.ndarray) -> None:
+    """Replace the transformer's PyTorch layers by an ONNX Runtime session of `runtime`'s exported file."""
     path = folder / MODEL_FILES[runtime]
     if not path.exists():
         raise FileNotFoundError(f"{path} (export it with `python -m training.export_onnx --model {folder}`; "
                                 "`make setup` does it for the embedded encoder)")
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = session_threads(), 1
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = new_session(checked_model_file(folder, runtime))
     # NumPy's BLAS threads woke for every small product after the encoder (the head, the zero-shot null) and
     # waited for the cores the session's threads hold: parse median 15 -> 11 ms, p95 26 -> 12 ms at one thread.
     threadpool_limits(1, user_api="blas")

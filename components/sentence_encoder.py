@@ -60,7 +60,7 @@ def read_encoder(model_name: str, runtime: str = TORCH):
 
     if runtime not in RUNTIMES:
         raise EncoderNotFound(f"Unknown encoder runtime '{runtime}': use one of {', '.join(RUNTIMES)}.")
-    local = _resolve_local(model_name)
+    local = local_folder(model_name)
     if local is None and model_name == EMBEDDED_ENCODER:
         raise EncoderNotFound(
             f"The embedded encoder '{EMBEDDED_ENCODER}' has not been built yet. "
@@ -88,7 +88,7 @@ def read_encoder(model_name: str, runtime: str = TORCH):
             _serve_word_embeddings_from(encoder, rows)
         return encoder
     try:
-        use_onnx(encoder, local, runtime, rows if rows is not None else _word_embeddings_in_memory(encoder))
+        use_onnx(encoder, local, runtime, word_embeddings(encoder, local))
     except FileNotFoundError as error:
         raise EncoderNotFound(f"The {runtime} runtime of '{model_name}' has not been exported: {error}.") from error
     _release_freed_memory()
@@ -98,7 +98,7 @@ def read_encoder(model_name: str, runtime: str = TORCH):
 @lru_cache(maxsize=None)
 def word_centres(model_name: str) -> Optional[np.ndarray]:
     """(hidden layers, width) mean word vectors of a local encoder folder, None when it has none."""
-    local = _resolve_local(model_name)
+    local = local_folder(model_name)
     path = local / WORD_CENTRES_FILE if local else None
     return np.load(path) if path and path.exists() else None
 
@@ -185,8 +185,10 @@ def _word_embeddings_on_disk(encoder, weights: Path) -> Optional[np.ndarray]:
     return None
 
 
-def _word_embeddings_in_memory(encoder) -> np.ndarray:
-    return _input_embeddings(encoder).weight.detach().numpy()
+def word_embeddings(encoder, folder: Path) -> np.ndarray:
+    """The vocabulary matrix of a local encoder: memory-mapped from its weights file where it can be."""
+    rows = _word_embeddings_on_disk(encoder, folder / "model.safetensors")
+    return rows if rows is not None else _input_embeddings(encoder).weight.detach().numpy()
 
 
 def _serve_word_embeddings_from(encoder, rows: np.ndarray) -> None:
@@ -205,7 +207,7 @@ def _release_freed_memory() -> None:
         pass
 
 
-def _resolve_local(model_name: str) -> Optional[Path]:
+def local_folder(model_name: str) -> Optional[Path]:
     """A relative folder is looked up from the working directory, then from the project root."""
     for base in (Path.cwd(), PROJECT_ROOT):
         candidate = base / model_name

@@ -1,4 +1,6 @@
 """The encoder's layers in ONNX Runtime (fp32 and int8, exported by `make setup`) against eager PyTorch."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -6,10 +8,12 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.exceptions import InvalidConfigException
 
 from components import sentence_encoder
-from components.onnx_runtime import OnnxLayers
+from components.onnx_runtime import INT8_CHECK_FILE, MODEL_FILES, ONNX, ONNX_INT8, OnnxLayers, checked_model_file, \
+    cpu_features
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from components.sentence_encoder import EMBEDDED_ENCODER, EncoderNotFound, load_encoder
 from tests.conftest import build_component, messages
+from training import check_int8
 
 # Short messages in many languages and scripts, edge cases included; padding matters in a batch.
 SAMPLE = ["hello there", "Merhaba, nasılsın?", "ហាងបើកម៉ោងប៉ុន្មាន?", "Wo ist meine Bestellung?", "我忘记了密码",
@@ -55,7 +59,7 @@ def test_unknown_runtime_and_missing_export_are_clear_errors(tmp_path):
         SentenceEmbeddingFeaturizer.validate_config({"model_name": EMBEDDED_ENCODER, "batch_size": 8, "runtime": "tensorrt"})
     folder = tmp_path / "copy"
     folder.mkdir()
-    for item in (sentence_encoder._resolve_local(EMBEDDED_ENCODER)).iterdir():
+    for item in (sentence_encoder.local_folder(EMBEDDED_ENCODER)).iterdir():
         if item.name != "onnx":
             (folder / item.name).symlink_to(item)
     with pytest.raises(EncoderNotFound, match="training.export_onnx"):
@@ -66,3 +70,56 @@ def test_the_onnx_model_tells_its_device_without_a_search():
     """sentence-transformers reads the device at every encode: the ONNX stand-in answers it directly."""
     encoder = load_encoder(EMBEDDED_ENCODER, "onnx-int8")
     assert "device" in type(encoder[0].auto_model).__dict__ and encoder.device == torch.device("cpu")
+
+
+def test_int8_products_cannot_saturate_on_cpus_without_vnni():
+    """AVX2 without VNNI sums pairs of uint8 x int8 products in 16 bits: weights within ±64 keep every pair below
+    32,768, whatever the activations (docs/decisions/0071)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(sentence_encoder.local_folder(EMBEDDED_ENCODER) / MODEL_FILES[ONNX_INT8]))
+    weights = {tensor.name: tensor for tensor in model.graph.initializer}
+    products = [node for node in model.graph.node if node.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")]
+    assert len(products) == 60  # five quantized products in each of the twelve layers
+    for node in products:
+        weight = numpy_helper.to_array(weights[node.input[1]])
+        assert weight.dtype == np.int8 and 2 * 255 * np.abs(weight.astype(np.int32)).max() <= 32767, node.name
+
+
+def encoder_copy(tmp_path, verdict=None):
+    """A folder that links to the embedded encoder's files, with an int8 check of its own."""
+    folder, source = tmp_path / "copy", sentence_encoder.local_folder(EMBEDDED_ENCODER)
+    (folder / "onnx").mkdir(parents=True)
+    for item in source.iterdir():
+        if item.name != "onnx":
+            (folder / item.name).symlink_to(item)
+    for item in (source / "onnx").iterdir():
+        if item.name != "int8_check.json":
+            (folder / "onnx" / item.name).symlink_to(item)
+    if verdict is not None:
+        (folder / INT8_CHECK_FILE).write_text(json.dumps(verdict))
+    return folder
+
+
+def test_setup_checks_int8_against_fp32_on_this_cpu(tmp_path):
+    folder = encoder_copy(tmp_path)
+    check_int8.main(["--model", str(folder)])
+    verdict = json.loads((folder / INT8_CHECK_FILE).read_text())
+    assert verdict["cpu_features"] == cpu_features() and verdict["runtime"] == ONNX_INT8
+    assert verdict["lowest_cosine"] >= check_int8.INT8_FLOOR
+
+
+def test_a_cpu_where_int8_strays_runs_fp32(tmp_path, caplog):
+    strays = encoder_copy(tmp_path, {"cpu_features": cpu_features(), "lowest_cosine": 0.98, "runtime": ONNX})
+    assert checked_model_file(strays, ONNX_INT8) == strays / MODEL_FILES[ONNX]
+    assert "running the fp32 layers" in caplog.text
+    vectors = {runtime: sentence_encoder.read_encoder(str(strays), runtime).encode(["Asante sana"]) for runtime in FLOOR}
+    assert np.array_equal(vectors["onnx"], vectors["onnx-int8"])
+
+
+def test_int8_checked_on_another_cpu_says_to_check_again(tmp_path, caplog):
+    elsewhere = encoder_copy(tmp_path, {"cpu_features": ["avx2"] if "avx2" not in cpu_features() else [],
+                                        "lowest_cosine": 0.995, "runtime": ONNX_INT8})
+    assert checked_model_file(elsewhere, ONNX_INT8) == elsewhere / MODEL_FILES[ONNX_INT8]
+    assert "run `make setup` here" in caplog.text

@@ -8,7 +8,9 @@ Writes into MODEL/onnx/:
 - `model_int8.onnx`: the same with int8 weights and dynamically quantized activations
   (`onnxruntime.quantization.quantize_dynamic`, per-channel weights) in every matrix product but the feed-forward
   output projections, whose inputs (after GELU) have outliers that per-tensor activation scales cannot hold
-  (docs/decisions/0012 measures the recipes).
+  (docs/decisions/0012 measures the recipes). Weights take 7 bits (`reduce_range`): a pair of uint8 x int7
+  products fits the 16 bits in which CPUs without VNNI sum them, so every x86-64 CPU computes the same
+  (docs/decisions/0071). `make setup` then checks int8 against fp32 on this CPU (training/check_int8.py).
 The graph starts after the word-embedding lookup (input `inputs_embeds`): the 250k-row vocabulary matrix stays
 in the safetensors file, memory-mapped by components/onnx_runtime.py, so that a server only holds the rows it
 meets and every worker of a host shares them. Outputs: every hidden layer (`hidden_state_0` ... `_12`)
@@ -27,10 +29,10 @@ OPSET = 17
 
 
 def int8_settings(model) -> dict:
-    """Per-channel int8 MatMuls, except the feed-forward output projections (`.../output/dense/MatMul`)."""
+    """Per-channel 7-bit MatMuls, except the feed-forward output projections (`.../output/dense/MatMul`)."""
     kept = [node.name for node in model.graph.node
             if node.op_type == "MatMul" and node.name.endswith("/output/dense/MatMul") and "attention" not in node.name]
-    return {"per_channel": True, "op_types_to_quantize": ["MatMul"], "nodes_to_exclude": kept}
+    return {"per_channel": True, "reduce_range": True, "op_types_to_quantize": ["MatMul"], "nodes_to_exclude": kept}
 
 
 def output_names(config: dict) -> list:
