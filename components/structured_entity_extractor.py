@@ -12,8 +12,10 @@ two); a structured span the learned extractor missed takes that entity's name wh
 training data, and its dimension's name (`time`, `number`...) otherwise; a time wider than the learned
 non-time entities it holds replaces them where the entity head leans to a time; a learned time holding only a
 duration is that long from now, and spans the words of the message's time around it ("in 2 minutes"); one
-that names a decade, a part of the day or a bare clock hour is that; one that nothing reads as a time is dropped.
-Why: docs/decisions/0056, 0061, 0064, 0066.
+that names a decade, a part of the day or a bare clock hour is that; one that nothing reads as a time is dropped,
+and so is a learned entity that the examples always write as a number where nothing reads one in it (the Khmer
+word for people, "នាក់", read as a party size beside the "៤" that is one: a number slot cannot hold it).
+Why: docs/decisions/0056, 0061, 0064, 0066, 0071.
 """
 import itertools
 import json
@@ -47,6 +49,7 @@ MAX_CHARACTERS_KEY = "max_characters"
 MIN_TYPE_SCORE_KEY = "min_type_score"
 MIN_OVERLAPS_KEY = "min_overlaps"
 FILL_SHARE_KEY = "fill_share"
+NUMBER_SHARE_KEY = "number_share"
 DOMINANT_SHARE_KEY = "dominant_share"
 KEEP_UNREAD_TIMES_KEY = "keep_unread_times"
 ALL_DIMENSIONS = ["time", "duration", "number", "ordinal", "amount-of-money", "email", "phone-number", "url"]
@@ -77,6 +80,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
             MIN_OVERLAPS_KEY: 2,
             # ...and overlapping at least this share of its annotations ("for [two] tonight" is not a time).
             FILL_SHARE_KEY: 0.5,
+            # A learned entity numbers overlap at least this share of the time is a number: without one, it is dropped.
+            NUMBER_SHARE_KEY: 0.9,
             # A dimension found alone takes a learned entity's name when this share of its overlaps had it...
             DOMINANT_SHARE_KEY: 0.8,
             # ...or the name of the entity it fills that the entity head gives its words this probability at least.
@@ -99,13 +104,15 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
                                              "IANA timezone such as Europe/Istanbul.") from error
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 fills: Optional[Dict[Text, List[Text]]] = None, renames: Optional[Dict[Text, Text]] = None) -> None:
+                 fills: Optional[Dict[Text, List[Text]]] = None, renames: Optional[Dict[Text, Text]] = None,
+                 numbers: Optional[List[Text]] = None) -> None:
         self.validate_config(config)
         self.component_config = config
         self._model_storage, self._resource = model_storage, resource
         self.timezone = config[TIMEZONE_KEY] or times_of_day.local_timezone()
         self.fills = fills or {}  # {dimension: learned entities it gives a value to}
         self.renames = renames or {}  # {dimension: the learned entity a span of it alone becomes}
+        self.numbers = numbers or []  # learned entities the examples write as numbers (`number_share`)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -136,9 +143,28 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         self.renames = {dimension: name for dimension, counts in overlaps.items()
                         for name, n in counts.items() if n >= config[MIN_OVERLAPS_KEY]
                         and n >= config[DOMINANT_SHARE_KEY] * sum(counts.values())}
-        logger.info(f"Structured dimensions fill {self.fills}; alone they become {self.renames}.")
+        self.numbers = self._written_as_numbers(training_data, annotations)
+        logger.info(f"Structured dimensions fill {self.fills}; alone they become {self.renames}; numbers: "
+                    f"{self.numbers}.")
         self.persist()
         return self._resource
+
+    def _written_as_numbers(self, training_data: TrainingData, annotations: Dict[Text, int]) -> List[Text]:
+        """The learned entities that numbers fill whose annotations, read alone, are numbers `number_share` of the
+        time ("[4](party_size)", "[two](party_size)"; "[A12345](order_number)" is not)."""
+        numbers: Dict[Text, int] = {}
+        language = self.component_config[DEFAULT_LANGUAGE_KEY]
+        for message in training_data.nlu_examples:
+            text, words = message.get(TEXT) or "", message.get(TOKENS_NAMES[TEXT]) or []
+            for entity in message.get(ENTITIES) or []:
+                if entity.get("entity") in self.fills.get("number", []):
+                    start, end = entity["start"], entity["end"]
+                    inside = [Token(w.text, w.start - start, w.end - start) for w in words
+                              if start <= w.start and w.end <= end]
+                    if self.extract(text[start:end], inside, language, ["number"]):
+                        numbers[entity["entity"]] = numbers.get(entity["entity"], 0) + 1
+        return sorted(name for name, n in numbers.items()
+                      if n >= self.component_config[NUMBER_SHARE_KEY] * annotations[name])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -232,7 +258,7 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         found = next((found for found in readings if found), [])
         best = max(found, key=lambda e: min(e["end"], end) - max(e["start"], start), default=None)
         if not best:
-            return None if self._drops_unread(dimensions) else entity
+            return None if self._drops_unread(entity, dimensions) else entity
         filled = {**entity, "value": best["value"], "additional_info": best["additional_info"]}
         if best in in_message and _only_a_duration(own, dimensions) and spans.holds(best, entity) and \
                 spans.alone_in(best, entity, learned):
@@ -249,10 +275,12 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
                 own = self.extract(text[entity["start"]:entity["end"]], inside, other, _with_durations(dimensions))
                 yield from self._readings(entity, text, inside, other, [], dimensions, own)
 
-    def _drops_unread(self, dimensions: List[Text]) -> bool:
+    def _drops_unread(self, entity: Dict[Text, Any], dimensions: List[Text]) -> bool:
         """Whether a learned entity that nothing read a value in is dropped: a time no reader places was the entity
-        head's mistake ("last", "coffee") more often than not on the development folds (docs/decisions/0066)."""
-        return "time" in dimensions and not self.component_config[KEEP_UNREAD_TIMES_KEY]
+        head's mistake ("last", "coffee") more often than not on the development folds (docs/decisions/0066); an
+        entity the examples always write as a number, without one, cannot fill the number slot it is for."""
+        unread_time = "time" in dimensions and not self.component_config[KEEP_UNREAD_TIMES_KEY]
+        return unread_time or entity.get("entity") in self.numbers
 
     def _readings(self, entity: Dict[Text, Any], text: Text, inside: List[Token], language: Text,
                   in_message: List[Dict[Text, Any]], dimensions: List[Text],
@@ -279,8 +307,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            (directory / RELATIONS_FILE).write_text(json.dumps({"fills": self.fills, "renames": self.renames}),
-                                                    encoding="utf-8")
+            (directory / RELATIONS_FILE).write_text(json.dumps({"fills": self.fills, "renames": self.renames,
+                                                                "numbers": self.numbers}), encoding="utf-8")
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -292,7 +320,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
                 relations = json.loads((directory / RELATIONS_FILE).read_text(encoding="utf-8"))
         except ValueError:  # not trained (no training data): structured entities under their own names
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, relations["fills"], relations["renames"])
+        return cls(config, model_storage, resource, relations["fills"], relations["renames"],
+                   relations.get("numbers"))  # none in older models: nothing dropped for want of a number
 
 
 def _with_durations(dimensions: List[Text]) -> List[Text]:

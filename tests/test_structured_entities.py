@@ -295,3 +295,29 @@ def test_a_duckling_that_hangs_is_replaced():
 def test_messages_that_ended_duckling_are_read(text):
     times = [span for dimension, span, _ in found(text, "ar") if dimension == "time"]
     assert times and set(times) <= {"رمضان", "في شهر"}  # none, were Duckling to die on it
+
+
+def test_training_learns_which_dimension_fills_which_entity_and_which_entities_are_numbers(tmp_path):
+    """From the demo's English annotations: numbers fill `party_size` and `order_number`, times fill `time`; only
+    `party_size` is written as a number ("[4]", "[two]"), not `order_number` ("[A12345]")."""
+    from tests.conftest import demo_training_data
+
+    data = demo_training_data()
+    WordTokenizer(WordTokenizer.get_default_config()).process_training_data(data)
+    component = build_component(StructuredEntityExtractor, LocalModelStorage(tmp_path), "structured")
+    component.train(data)
+    assert component.fills == {"number": ["order_number", "party_size"], "time": ["time"]}
+    assert component.renames == {"time": "time"} and component.numbers == ["party_size"]
+
+
+def test_a_learned_number_without_a_number_is_dropped_not_the_slots_value(extractor):
+    """"for 4 people tomorrow at 7 pm" in Khmer: the head also marked "នាក់" (people) as a party size; a float slot
+    cannot hold it, and beside the "៤" it would have cost the booking its party size."""
+    extractor.numbers = ["party_size"]
+    text = "សម្រាប់ ៤ នាក់ ថ្ងៃស្អែក ម៉ោង ៧ យប់"
+    result = message(text, "km", [("party_size", "៤"), ("party_size", "នាក់")])
+    extractor.process([result])
+    assert [(name, value) for name, _, value in entities_of(result) if name == "party_size"] == [("party_size", 4)]
+    kept = message("Where is my order A12345?", "en", [("order_number", "A12345")])  # not written as a number
+    extractor.process([kept])
+    assert [(name, value) for name, _, value in entities_of(kept)] == [("order_number", "A12345")]
