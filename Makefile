@@ -60,7 +60,12 @@ venv:
 ONNX_MODELS := $(ENCODER)/onnx/model_int8.onnx
 # int8 checked against fp32 on this CPU: which of the two `runtime: onnx-int8` runs here (training/check_int8.py).
 INT8_CHECK := $(ENCODER)/onnx/int8_check.json
-encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS) $(INT8_CHECK)
+# The zero-shot background's vectors, encoded once per encoder rather than at each first training.
+BACKGROUND_VECTORS := $(ENCODER)/zero_shot_background.npz
+encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS) $(INT8_CHECK) $(BACKGROUND_VECTORS)
+
+$(BACKGROUND_VECTORS): $(INT8_CHECK) data/unlabelled/background.txt training/encode_background.py components/zero_shot_label_space.py
+	$(PYTHON) -m training.encode_background --config config.yml
 
 $(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
 	$(PYTHON) -m training.build_encoder --out $(ENCODER)

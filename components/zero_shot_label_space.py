@@ -4,6 +4,8 @@ head's full features, docs/decisions/0040-descriptions-on-last-layer-only.md).
 
 `encoder` is the featurizer's {model_name, prompt, runtime}, which the classifier learns at training.
 """
+import hashlib
+from pathlib import Path
 from typing import List
 
 import numpy as np
@@ -14,6 +16,9 @@ from components import sentence_encoder
 from components.embedding_cache import EmbeddingCache
 from components.sentence_embedding_featurizer import ENCODER_SPEC, MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
 from components.zero_shot_backends import normalise
+
+# The background's vectors for one encoder and one background text, in the encoder's folder (`make setup`).
+BACKGROUND_FILE = "zero_shot_background.npz"
 
 
 def featurizers_encoder(examples: List[Message], component: str) -> dict:
@@ -41,6 +46,32 @@ def describe(spec: dict, encoder: dict) -> np.ndarray:
 
 
 def encode_background(sentences: List[str], encoder: dict) -> np.ndarray:
-    """The background's vectors, through the embedding cache (the same file is encoded at every training)."""
+    """The background's vectors: those `make setup` wrote into the encoder's folder for these sentences
+    (training/encode_background.py), else encoded now, through the embedding cache."""
+    stored = _stored_background(encoder)
+    if stored is not None and str(stored["key"]) == background_key(sentences, encoder):
+        return stored["vectors"]
     cache = EmbeddingCache(encoder[MODEL_NAME_KEY], encoder[PROMPT_KEY], runtime=encoder[RUNTIME_KEY])
     return project(cache.encode(sentences, batch_size=64), encoder)
+
+
+def store_background(sentences: List[str], encoder: dict) -> Path:
+    """Encodes the background once for the encoder, into its folder: no training has to encode it again."""
+    vectors = sentence_encoder.encode(encoder[MODEL_NAME_KEY], sentences, encoder[PROMPT_KEY], batch_size=64,
+                                      show_progress=True, runtime=encoder[RUNTIME_KEY])
+    path = sentence_encoder.local_folder(encoder[MODEL_NAME_KEY]) / BACKGROUND_FILE
+    np.savez(path, key=background_key(sentences, encoder), vectors=project(vectors, encoder))
+    return path
+
+
+def background_key(sentences: List[str], encoder: dict) -> str:
+    """What the stored vectors were made from: the encoder's output (its fingerprint) and the sentences."""
+    digest = hashlib.sha256(sentence_encoder.fingerprint(encoder[MODEL_NAME_KEY], encoder[PROMPT_KEY],
+                                                         encoder[RUNTIME_KEY]).encode())
+    digest.update("\n".join(sentences).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:20]
+
+
+def _stored_background(encoder: dict):
+    folder = sentence_encoder.local_folder(encoder[MODEL_NAME_KEY])
+    return np.load(folder / BACKGROUND_FILE) if folder and (folder / BACKGROUND_FILE).exists() else None

@@ -89,10 +89,11 @@ def agent(trained_model):
 def encoded_texts(monkeypatch) -> list:
     """Records every text that really goes through the encoder, with or without its pieces (the encoder still
     runs)."""
-    from components import sentence_encoder, token_features
+    from components import embedding_cache, sentence_encoder, token_features
 
     seen = []
-    for module, name in ((sentence_encoder, "encode"), (token_features, "encode_with_pieces")):
+    for module, name in ((sentence_encoder, "encode"), (embedding_cache, "encode"),
+                         (token_features, "encode_with_pieces")):
         def spy(model_name, texts, *args, real=getattr(module, name), **kwargs):
             seen.extend(texts)
             return real(model_name, texts, *args, **kwargs)

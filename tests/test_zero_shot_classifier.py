@@ -299,3 +299,20 @@ def test_a_label_never_wins_alone_when_no_head_intent_can_compete(tmp_path, embe
     zero_shot.train(data)
     message, = zero_shot.process(head.process(featurizer.process(messages("I want to cancel my subscription"))))
     assert message.get("intent")["name"] in {"greet", "track_order"}
+
+
+def test_the_background_is_encoded_once_per_encoder_at_setup(embedding_cache, encoded_texts):
+    """`make setup` wrote the default background's vectors into the encoder's folder (training/encode_background.py):
+    a training reads them instead of encoding 9,000 sentences; another background is encoded, and not mixed up."""
+    from components import zero_shot_label_space as label_space
+    from components.background_null import DEFAULT_BACKGROUND, read_background
+    from components.sentence_encoder import EMBEDDED_ENCODER
+
+    encoder = {"model_name": EMBEDDED_ENCODER, "prompt": "query: ", "runtime": "onnx-int8"}
+    sentences = read_background(DEFAULT_BACKGROUND)
+    read = lambda: [text for text in encoded_texts if not text.startswith("Fingerprint probe")]  # noqa: E731
+    stored = label_space.encode_background(sentences, encoder)
+    assert stored.shape == (len(sentences), 384) and read() == []
+    other = label_space.encode_background(sentences[:20], {**encoder, "prompt": "passage: "})
+    assert len(read()) == 20 and not np.allclose(other, stored[:20])
+    np.testing.assert_allclose(label_space.encode_background(sentences[:20], encoder), stored[:20], atol=1e-5)
