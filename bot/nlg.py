@@ -14,8 +14,8 @@ from typing import Any, Dict, Optional, Text
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
+from components.keys import LANGUAGE_CANDIDATES
 from components.language import LANGUAGE_SLOT, answer_language, answer_languages
-from components.language_detector import CANDIDATES_KEY
 
 ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 DEFAULT_LOCALE = "en"
@@ -40,7 +40,7 @@ class LocalizedResponses(TemplatedNaturalLanguageGenerator):
         latest = tracker.latest_message
         if latest is not None and latest.text:
             slots[LANGUAGE_SLOT] = self.answer_language(slots.get(LANGUAGE_SLOT), latest.text,
-                                                        latest.parse_data.get(CANDIDATES_KEY) or [])
+                                                        latest.parse_data.get(LANGUAGE_CANDIDATES) or [])
         return self.generate_from_slots(utter_action, slots, output_channel, **kwargs)
 
     def answer_language(self, conversation: Optional[Text], text: Text, candidates) -> Optional[Text]:

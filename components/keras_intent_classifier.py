@@ -3,11 +3,16 @@
 The SetFit idea: a model is a body and a head. The body (the multilingual
 encoder) stays frozen, so only this head is trained, in seconds, on English
 examples, and the encoder's cross-lingual geometry carries it to other languages.
+
+Where the pipeline has a second body that reads only the languages it knows (UniversalSentenceEncoderFeaturizer),
+the head is two: one over every body, for the messages all of them read, and one over the bodies that read every
+language, trained exactly as it would be without the second body, for the other messages (docs/decisions/0072).
 """
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Sequence, Text, Type
 
 import numpy as np
 import rasa.shared.utils.io
@@ -19,10 +24,12 @@ from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.shared.exceptions import InvalidConfigException, RasaException
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
+
+from components.keys import OPTIONAL_BODIES
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +49,8 @@ CLASSIFIER_KEY = "classifier"
 SAMPLE_WEIGHT_KEY = "sample_weight"
 # Training steps per call into TensorFlow: the same updates, a third less time (retraining waits on it).
 STEPS_PER_EXECUTION = 16
-MODEL_FILE = "head.keras"
+MODEL_FILE = "head.keras"  # the one head of a model trained before heads.json
+HEADS_FILE, HEAD_FILE = "heads.json", "head-{}.keras"
 LABELS_FILE = "labels.json"
 
 
@@ -97,13 +105,12 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
                 raise InvalidConfigException(f"{cls.__name__}: `{key}` must be at least 1.")
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model=None, labels: Optional[List[Text]] = None) -> None:
+                 heads: Sequence["BodyHead"] = (), labels: Optional[List[Text]] = None) -> None:
         self.validate_config(config)
         self.component_config = config
         self._model_storage = model_storage
         self._resource = resource
-        self.model = model
-        self._layers = dense_layers(model) if model is not None else []
+        self.heads = list(heads)  # the one over the most bodies first
         self.labels = labels or []
 
     @classmethod
@@ -112,19 +119,21 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Fits the head on every intent example and persists it."""
+        """Fits a head for each set of bodies a message can have, on the examples that have them, and persists."""
         examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT) is not None]
         if not examples:
             logger.warning(f"{self.__class__.__name__}: no intent examples; nothing to train.")
             return self._resource
         self.labels = sorted({m.get(INTENT) for m in examples})
-        features = self._features(examples)
         targets = np.array([self.labels.index(m.get(INTENT)) for m in examples])
         weights = np.array([m.get(SAMPLE_WEIGHT_KEY) or 1.0 for m in examples], dtype=np.float32)
         if len(self.labels) < 2:
             logger.warning(f"Only one intent ('{self.labels[0]}'): every message will get it.")
-        self.model = self._fit(features, targets, weights)
-        self._layers = dense_layers(self.model)
+        self.heads = []
+        for bodies in reversed(body_sets(examples, self.__class__.__name__)):  # the bodies that read every message
+            rows = [i for i, m in enumerate(examples) if set(bodies) <= set(origins(m))]  # first, as without the rest
+            model = self._fit(BodyHead(bodies).features([examples[i] for i in rows]), targets[rows], weights[rows])
+            self.heads.insert(0, BodyHead(bodies, model))
         self.persist()
         return self._resource
 
@@ -160,25 +169,28 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         return weights.sum() / (len(self.labels) * np.maximum(totals, 1e-12))
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Sets `intent` and `intent_ranking` like Rasa's own classifiers."""
-        if self.model is None:
+        """Sets `intent` and `intent_ranking` like Rasa's own classifiers, from the head over the bodies that read
+        the message."""
+        if not self.heads:
             rasa.shared.utils.io.raise_warning(f"{type(self).__name__}: no trained head in the model, so no intents; "
                                                "retrain with `make train` with intent examples in data/.")
             return messages
-        probabilities = self.predict_proba(self._features(messages))
-        for message, row in zip(messages, probabilities):
-            ranking = self._ranking(row)
+        for message in messages:
+            head = self.head_for(message)
+            ranking = self._ranking(head.probabilities(head.features([message]))[0])
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """The Keras model's forward pass (dropout is off at inference) in NumPy: a TensorFlow call costs ~3 ms
-        per message, this a few microseconds."""
-        outputs = features
-        for kernel, bias, activation in self._layers:
-            outputs = ACTIVATIONS[activation](outputs @ kernel + bias)
-        return outputs
+    def head_for(self, message: Message) -> "BodyHead":
+        """The head over the most bodies, all of which read the message."""
+        present = set(origins(message))
+        for head in self.heads:
+            if head.bodies is None or set(head.bodies) <= present:
+                return head
+        raise InvalidConfigException(
+            f"{self.__class__.__name__} was trained on the sentence features of {self.heads[-1].bodies}, and the "
+            "message lacks them: keep those featurizers before it in config.yml, or retrain.")
 
     def _ranking(self, row: np.ndarray) -> List[Dict[Text, Any]]:
         order = np.argsort(-row, kind="stable")
@@ -188,21 +200,11 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         return [{INTENT_NAME_KEY: self.labels[i], "confidence": float(row[i]), CLASSIFIER_KEY: self.__class__.__name__}
                 for i in order]
 
-    def _features(self, messages: List[Message]) -> np.ndarray:
-        rows = []
-        for message in messages:
-            _, sentence = message.get_dense_features(TEXT)
-            if sentence is None:
-                raise InvalidConfigException(
-                    f"{self.__class__.__name__} needs sentence features: put a dense featurizer "
-                    "such as SentenceEmbeddingFeaturizer before it in config.yml."
-                )
-            rows.append(sentence.features.reshape(-1))
-        return np.stack(rows).astype(np.float32)
-
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            self.model.save(directory / MODEL_FILE)
+            for index, head in enumerate(self.heads):
+                head.model.save(directory / HEAD_FILE.format(index))
+            (directory / HEADS_FILE).write_text(json.dumps([head.bodies for head in self.heads]), encoding="utf-8")
             (directory / LABELS_FILE).write_text(json.dumps(self.labels), encoding="utf-8")
 
     @classmethod
@@ -211,25 +213,80 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         config = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as directory:
-                model, labels = _read_head(directory)
+                heads, labels = _read_heads(directory)
         except ValueError:  # Rasa's storage: nothing was persisted (no intents at training time)
             logger.warning(f"{cls.__name__}: no trained head in the model; intents will be empty.")
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, model=model, labels=labels)
+        return cls(config, model_storage, resource, heads=heads, labels=labels)
 
 
-def _read_head(directory: Path):
+@dataclass
+class BodyHead:
+    """A head over the sentence features of some bodies (feature origins, in pipeline order; None: all of them)."""
+
+    bodies: Optional[List[str]]
+    model: Any = None
+    layers: list = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.layers = dense_layers(self.model) if self.model is not None else []
+
+    def features(self, messages: List[Message]) -> np.ndarray:
+        rows = []
+        for message in messages:
+            _, sentence = message.get_dense_features(TEXT, self.bodies)
+            if sentence is None:
+                raise InvalidConfigException(
+                    "KerasIntentClassifier needs sentence features: put a dense featurizer "
+                    "such as SentenceEmbeddingFeaturizer before it in config.yml.")
+            rows.append(sentence.features.reshape(-1))
+        return np.stack(rows).astype(np.float32)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """The Keras model's forward pass (dropout is off at inference) in NumPy: a TensorFlow call costs ~3 ms
+        per message, this a few microseconds."""
+        outputs = features
+        for kernel, bias, activation in self.layers:
+            outputs = ACTIVATIONS[activation](outputs @ kernel + bias)
+        return outputs
+
+
+def origins(message: Message) -> List[str]:
+    """The featurizers whose sentence features the message has, in pipeline order."""
+    return [f.origin for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE
+            and f.is_dense()]
+
+
+def body_sets(examples: List[Message], component: str) -> List[List[str]]:
+    """[every body], and, where some read only the languages they know, [the bodies that read every message]."""
+    bodies = list(dict.fromkeys(origin for m in examples for origin in origins(m)))
+    if not bodies:
+        raise InvalidConfigException(f"{component} needs sentence features: put a dense featurizer such as "
+                                     "SentenceEmbeddingFeaturizer before it in config.yml.")
+    optional = {body for m in examples for body in m.get(OPTIONAL_BODIES) or []}
+    always = [body for body in bodies if body not in optional]
+    if not always:
+        raise InvalidConfigException(f"{component}: every featurizer before it reads only some languages "
+                                     f"({', '.join(bodies)}), so messages in the others would have no features: "
+                                     "put SentenceEmbeddingFeaturizer before it too.")
+    return [bodies, always] if always != bodies else [bodies]
+
+
+def _read_heads(directory: Path):
     import tensorflow as tf
 
     try:
         labels = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
-        model = tf.keras.models.load_model(directory / MODEL_FILE, compile=False)
+        if not (directory / HEADS_FILE).exists():  # trained before heads.json: one head over every feature
+            return [BodyHead(None, tf.keras.models.load_model(directory / MODEL_FILE, compile=False))], labels
+        heads = [BodyHead(bodies, tf.keras.models.load_model(directory / HEAD_FILE.format(index), compile=False))
+                 for index, bodies in enumerate(json.loads((directory / HEADS_FILE).read_text(encoding="utf-8")))]
     except Exception as error:
         raise ModelFileError(
             f"The trained intent head in the model is missing or corrupt ({error}). "
             "Retrain the bot with `make train` (or `rasa train`)."
         ) from error
-    return model, labels
+    return heads, labels
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -21,14 +21,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import read_yaml_file
 
 from components import PROJECT_ROOT
+from components.keys import LANGUAGE_CANDIDATES
 from components.language import LANGUAGE_SLOT, answer_languages, detect_language
 
 logger = logging.getLogger(__name__)
 
 ENTITY_NAME = LANGUAGE_SLOT
-# The message's language candidates, in the parse result: the answer generator (bot/nlg.py) reads them when the
-# letters rule the conversation's language out.
-CANDIDATES_KEY = "language_candidates"
 MIN_CONFIDENCE_KEY = "min_confidence"
 ANSWER_LANGUAGES_KEY = "answer_languages"
 PREFERENCE_RATIO_KEY = "preference_ratio"
@@ -117,7 +115,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
                 preference_ratio=self.component_config[PREFERENCE_RATIO_KEY],
             )
             logger.debug(f"Language of {text[:40]!r}: {detection.language} ({detection.reason}).")
-            message.set(CANDIDATES_KEY, detection.candidates, add_to_output=True)
+            message.set(LANGUAGE_CANDIDATES, detection.candidates, add_to_output=True)  # bot/nlg.py reads them too
             if detection.language is None:
                 continue
             entity = {"entity": ENTITY_NAME, "value": detection.language, "start": 0,

@@ -39,6 +39,8 @@ TOKEN_LAYERS_KEY = "token_layers"
 CENTRE_WORDS_KEY = "centre_words"
 # A training message's record of the encoder that featurized it, for the components after the featurizer.
 ENCODER_SPEC = "sentence_encoder"
+# In that record: the featurizer's name on its features, which tells them from other bodies' (Features.origin).
+ORIGIN_KEY = "origin"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -134,7 +136,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def encoder_spec(self) -> Dict[Text, Any]:
-        return {MODEL_NAME_KEY: self.model_name, PROMPT_KEY: self.prompt, RUNTIME_KEY: self.runtime}
+        return {MODEL_NAME_KEY: self.model_name, PROMPT_KEY: self.prompt, RUNTIME_KEY: self.runtime,
+                ORIGIN_KEY: self._identifier}
 
     def _featurize(self, messages: List[Message], encoder) -> None:
         if not messages:

@@ -159,8 +159,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         if not examples or not self.labels:
             return self._resource
         self.encoder = label_space.featurizers_encoder(examples, f"{type(self).__name__} (backend: {EMBEDDING})")
-        vectors = label_space.project(np.stack([m.get_dense_features(TEXT)[1].features.reshape(-1)
-                                                for m in examples]), self.encoder)
+        vectors = label_space.project(np.stack([label_space.sentence_vector(m, self.encoder) for m in examples]),
+                                      self.encoder)
         counts = {name: intents.count(name) for name in set(intents) - set(self.labels)}
         head_names = sorted(n for n, c in counts.items() if c >= self.component_config[MIN_EXAMPLES_KEY])
         centroids = [vectors[[i == name for i in intents]].mean(axis=0) for name in head_names]
@@ -264,7 +264,7 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
             probabilities, log_odds = self.nli.probabilities_and_log_odds(message.get(TEXT) or "", hypotheses)
             return list(zip(candidates, probabilities.tolist())), lambda: dict(zip(self.labels, log_odds.tolist()))
         candidates = [n for n in self.names if n in self.labels or n in head_candidates]
-        vector = label_space.project(message.get_dense_features(TEXT)[1].features.reshape(-1), self.encoder)
+        vector = label_space.project(label_space.sentence_vector(message, self.encoder), self.encoder)
         rows = [self.names.index(c) for c in candidates]
 
         def null_scores() -> Dict[str, float]:

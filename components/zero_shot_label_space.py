@@ -2,19 +2,20 @@
 layer's part only when it pools several (on the dev set that found more unseen intents at the same cost than the
 head's full features, docs/decisions/0040-descriptions-on-last-layer-only.md).
 
-`encoder` is the featurizer's {model_name, prompt, runtime}, which the classifier learns at training.
+`encoder` is the featurizer's {model_name, prompt, runtime, origin}, which the classifier learns at training.
 """
 import hashlib
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from components import sentence_encoder
 from components.embedding_cache import EmbeddingCache
-from components.sentence_embedding_featurizer import ENCODER_SPEC, MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
+from components.sentence_embedding_featurizer import ENCODER_SPEC, MODEL_NAME_KEY, ORIGIN_KEY, PROMPT_KEY, RUNTIME_KEY
 from components.zero_shot_backends import normalise
 
 # The background's vectors for one encoder and one background text, in the encoder's folder (`make setup`).
@@ -29,6 +30,14 @@ def featurizers_encoder(examples: List[Message], component: str) -> dict:
             f"{component} encodes its descriptions with the pipeline's encoder: put "
             "components.sentence_embedding_featurizer.SentenceEmbeddingFeaturizer before it in config.yml.")
     return encoder
+
+
+def sentence_vector(message: Message, encoder: dict) -> Optional[np.ndarray]:
+    """The message's sentence vector from that encoder's featurizer, other bodies' features left out (a model
+    trained before `origin` was recorded had one body)."""
+    origin = encoder.get(ORIGIN_KEY)
+    _, sentence = message.get_dense_features(TEXT, [origin] if origin else None)
+    return None if sentence is None else sentence.features.reshape(-1)
 
 
 def project(vectors: np.ndarray, encoder: dict) -> np.ndarray:

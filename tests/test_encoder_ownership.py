@@ -48,7 +48,7 @@ def test_the_zero_shot_step_follows_the_featurizers_encoder(tiny_encoder, tmp_pa
     entities.train(data)
     zero_shot.train(data)
     assert zero_shot.vectors.shape[1] == WIDTH
-    assert zero_shot.encoder == {"model_name": tiny_encoder, "prompt": "", "runtime": "torch"}
+    assert zero_shot.encoder == {"model_name": tiny_encoder, "prompt": "", "runtime": "torch", "origin": "featurizer"}
     loaded = load_component(ZeroShotIntentClassifier, storage, "zero_shot", labels=CANCEL, background_texts=None)
     message, = loaded.process(entities.process(head.process(featurizer.process(tokenizer.process(
         messages("cancel my subscription"))))))

@@ -4,7 +4,7 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.keras_intent_classifier import MODEL_FILE, KerasIntentClassifier, ModelFileError
+from components.keras_intent_classifier import KerasIntentClassifier, ModelFileError
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from tests.conftest import build_component, demo_training_data, load_component, messages
 
@@ -53,9 +53,9 @@ def test_persist_and_load_give_the_same_predictions(tmp_path, training_data, fea
 
 
 def test_numpy_inference_is_the_keras_model(tmp_path, training_data, featurizer):
-    head = train_head(tmp_path, training_data)
-    features = head._features(featurizer.process(messages(*PROBES)))
-    np.testing.assert_allclose(head.predict_proba(features), head.model(features, training=False).numpy(), atol=1e-5)
+    head, = train_head(tmp_path, training_data).heads
+    features = head.features(featurizer.process(messages(*PROBES)))
+    np.testing.assert_allclose(head.probabilities(features), head.model(features, training=False).numpy(), atol=1e-5)
 
 
 def test_same_seed_same_model(tmp_path, training_data, featurizer):
@@ -92,7 +92,7 @@ def test_unavailable_head_leaves_messages_unclassified(tmp_path, featurizer):
 
 def test_corrupt_head_says_to_retrain(tmp_path, training_data):
     train_head(tmp_path, training_data)
-    next(tmp_path.glob(f"head/{MODEL_FILE}")).write_bytes(b"not a keras file")
+    next(tmp_path.glob("head/head-0.keras")).write_bytes(b"not a keras file")
     with pytest.raises(ModelFileError, match="make train"):
         load_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head")
 
