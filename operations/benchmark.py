@@ -6,13 +6,16 @@ Measures, on the demo bot (a copy of config.yml, domain.yml and data/):
 - `parse_ms`: parse latency in-process (Agent.parse_message), median and p95;
 - `server_rss_mb`: resident memory of a `rasa run` server after it has answered messages.
 and the same for the demo bot trained with `--baseline-config` (default training/baseline_config.yml:
-Rasa's default NLU pipeline, the project's policies), in the same run, under `baseline`.
+Rasa's default NLU pipeline, the project's policies), in the same run, under `baseline`; with `--variant-config
+CONFIG` (a whole config.yml, e.g. one without the second body), for the demo bot with that config too, under
+`variant`.
 Writes DIR/report.json and prints a table for the README.
 """
 import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -80,6 +83,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=20, help="passes over the parse messages")
     parser.add_argument("--baseline-config", type=Path, default=ROOT / "training" / "baseline_config.yml")
+    parser.add_argument("--variant-config", type=Path, help="also the demo bot with this whole config.yml")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     quiet_rasa_logs()
@@ -88,21 +92,28 @@ def main(argv=None) -> None:
         ours = measure_bot(copy_project(Path(tmp, "ours")), Path(tmp, "ours-caches"), args.rounds)
         baseline = measure_bot(baseline_project(args.baseline_config, Path(tmp, "baseline")),
                                Path(tmp, "baseline-caches"), args.rounds)
-    report = {**ours, "baseline": baseline, "cpu_count": os.cpu_count()}
+        report = {**ours, "baseline": baseline, "cpu_count": os.cpu_count()}
+        if args.variant_config:
+            variant = copy_project(Path(tmp, "variant"))
+            shutil.copy(args.variant_config, variant / "config.yml")
+            report["variant"] = {"config": args.variant_config.name,
+                                 **measure_bot(variant, Path(tmp, "variant-caches"), args.rounds)}
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print("\n" + table(report))
 
 
 def table(report: dict) -> str:
     """Ours beside Rasa's default pipeline, one row per measure."""
-    ours, baseline = report, report["baseline"]
-    lines = ["| measure | ours | Rasa's default pipeline |", "|---|---|---|",
-             f"| parse latency, in-process, median / p95 | {ours['parse_ms']['median']} / {ours['parse_ms']['p95']} ms | "
-             f"{baseline['parse_ms']['median']} / {baseline['parse_ms']['p95']} ms |"]
+    columns = [report, report["baseline"]] + ([report["variant"]] if "variant" in report else [])
+    names = ["ours", "Rasa's default pipeline"] + ([f"ours with {report['variant']['config']}"]
+                                                   if "variant" in report else [])
+    lines = [f"| measure | {' | '.join(names)} |", "|---" * (len(names) + 1) + "|",
+             "| parse latency, in-process, median / p95 | " +
+             " | ".join(f"{c['parse_ms']['median']} / {c['parse_ms']['p95']} ms" for c in columns) + " |"]
     for label, key, unit in [("`rasa train`, from nothing", "train_seconds", "s"),
                              ("`rasa train` after adding an intent (10 examples)", "retrain_seconds", "s"),
                              ("`rasa run` resident memory", "server_rss_mb", "MB")]:
-        lines.append(f"| {label} | {ours[key]} {unit} | {baseline[key]} {unit} |")
+        lines.append(f"| {label} | " + " | ".join(f"{c[key]} {unit}" for c in columns) + " |")
     return "\n".join(lines)
 
 

@@ -11,7 +11,9 @@ locks in Redis: a throwaway redis-server is started), or targets `--url` (loopba
 project's policies and data) and runs the same load on it in the same run. Writes DIR/report.json with
 `offered_rate` (open loop), `messages_per_s`, `p50_ms`, `p95_ms`, `p99_ms`, `errors` (failed requests),
 `lost` (a 200 without an answer), `server_rss_mb` (summed over its processes) and `worker_rss_mb` (the largest
-process), and `baseline` with the same keys.
+process), and `baseline` with the same keys. Where the tail comes from: `by_message` has each message's median
+and p95 (one message slower than the rest, or all of them waiting in a queue), and `tail_share`, each message's
+share of the answers slower than the overall p95.
 """
 import argparse
 import asyncio
@@ -49,6 +51,7 @@ async def send(session, url: str, sender: str, text: str, results: dict) -> None
         results["lost"] += 1
     else:
         results["latencies"].append((time.perf_counter() - started) * 1000)
+        results["texts"].append(text)
 
 
 async def conversation(session, url: str, index: int, messages: int, deadline: float, results: dict,
@@ -87,7 +90,7 @@ async def open_loop(session, url: str, args, results: dict) -> int:
 async def run_load(url: str, args) -> dict:
     import aiohttp
 
-    results = {"latencies": [], "errors": 0, "lost": 0}
+    results = {"latencies": [], "texts": [], "errors": 0, "lost": 0}
     started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=0)  # open loop: as many requests in flight as arrive
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60), connector=connector) as session:
@@ -103,7 +106,22 @@ async def run_load(url: str, args) -> dict:
     return {**report, "messages_sent": sent, "answered": len(latencies), "wall_seconds": round(elapsed, 1),
             "messages_per_s": round(len(latencies) / elapsed, 1),
             **{f"p{q}_ms": round(percentile(latencies, q), 1) if latencies else None for q in (50, 95, 99)},
-            "errors": results["errors"], "lost": results["lost"]}
+            "errors": results["errors"], "lost": results["lost"], **tail_by_message(results)}
+
+
+def tail_by_message(results: dict) -> dict:
+    """Each message's median and p95, and its share of the answers slower than the overall p95."""
+    if not results["latencies"]:
+        return {}
+    bar = percentile(sorted(results["latencies"]), 95)
+    by_text = {}
+    for text, latency in zip(results["texts"], results["latencies"]):
+        by_text.setdefault(text, []).append(latency)
+    slow = sum(latency > bar for latency in results["latencies"])
+    return {"by_message": {text: {"n": len(values), "p50_ms": round(percentile(sorted(values), 50), 1),
+                                  "p95_ms": round(percentile(sorted(values), 95), 1)} for text, values in by_text.items()},
+            "tail_share": {text: round(sum(latency > bar for latency in values) / max(slow, 1), 3)
+                           for text, values in by_text.items()}}
 
 
 def measure(model: Path, args, folder: Path) -> dict:

@@ -241,6 +241,8 @@ def test_open_loop_load_reports_what_the_readme_quotes(server, tmp_path):
     assert code == 0 and report["mode"] == "open loop" and report["offered_rate"] == 5
     assert {"messages_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "lost"} <= set(report)
     assert report["answered"] == report["messages_sent"] > 5 and report["errors"] == report["lost"] == 0
+    assert sum(m["n"] for m in report["by_message"].values()) == report["answered"]  # where the tail comes from
+    assert set(report["tail_share"]) == set(report["by_message"]) and sum(report["tail_share"].values()) <= 1.0001
 
 
 # Bookings and orders through REST, as a chat widget sends them: slots filled from entities in the user's language,
