@@ -1,0 +1,187 @@
+"""Does the review inbox make the bot better? One round of it, end to end, on messages people wrote.
+
+    python -m operations.inbox_replay --train training/everyday/train.yml --test training/everyday/test.csv \
+        --out reports/inbox-replay [--share 0.3] [--languages afr,kor] [--seed 0]
+
+A bot is trained on the English TRAIN file (config.yml's pipeline and policies, a domain of TRAIN's intents with
+English answers only). `--share` of TEST's non-English sentences, per language, is sent through `rasa run` over
+REST, one conversation each, into Rasa's SQL tracker store (SQLite); `python -m training.inbox export` writes the
+inbox; its rows are labelled with the sentences' gold intents (the stand-in for the bot's author);
+`python -m training.inbox import` adds them to the bot's data/nlu_reviewed.yml; the bot is trained again. The
+other sentences (never sent) and TEST's English ones are parsed by both models. Writes DIR/report.json (accuracy
+per language before and after, the macro mean over languages with at least MIN_SENTENCES sentences, the inbox's
+size) and DIR/before_after.png.
+"""
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from openpyxl import load_workbook
+from tqdm import tqdm
+
+from operations.bot_copies import rasa_train, training_env
+from operations.servers import RasaServer
+from training.datasets import load_examples, rasa_safe_names, write_rasa_nlu
+from training.inbox.__main__ import main as inbox
+from components.zero_shot_classifier import LABELS_KEY, ZeroShotIntentClassifier
+from training.project import CONFIG, component_options, newest_model
+
+ENGLISH = {"en", "eng"}
+# Languages with fewer TEST sentences than this are reported but left out of the macro mean (their accuracy moves
+# by ten points or more with one sentence).
+MIN_SENTENCES = 10
+
+
+def split(test: pd.DataFrame, share: float, seed: int) -> (pd.DataFrame, pd.DataFrame):
+    """Per non-English language, `share` of its sentences to replay; the rest held back."""
+    foreign = test[~test["language"].isin(ENGLISH)]
+    replayed = foreign.groupby("language", group_keys=False).apply(
+        lambda group: group.sample(frac=share, random_state=seed))
+    return replayed, foreign.drop(replayed.index)
+
+
+def write_bot(train: pd.DataFrame, folder: Path) -> Path:
+    """config.yml, a domain of TRAIN's intents (answers in English only) with the `language` slot, and TRAIN."""
+    names = rasa_safe_names(train["intent"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data").mkdir(exist_ok=True)
+    write_rasa_nlu(train, folder / "data" / "nlu.yml", names)
+    described = list((component_options(CONFIG, ZeroShotIntentClassifier.__name__) or {}).get(LABELS_KEY) or {})
+    intents = sorted({*names.values(), *described})  # config.yml's zero-shot labels are intents too
+    domain = {"version": "3.1", "intents": intents, "entities": ["language"],
+              "slots": {"language": {"type": "text", "influence_conversation": False,
+                                     "mappings": [{"type": "from_entity", "entity": "language"}]}},
+              "responses": {**{f"utter_{i}": [{"text": f"({i})"}] for i in intents},
+                            "utter_default": [{"text": "Sorry, could you rephrase that?"}]}}
+    rules = [{"rule": i, "steps": [{"intent": i}, {"action": f"utter_{i}"}]} for i in intents]
+    rules.append({"rule": "fallback", "steps": [{"intent": "nlu_fallback"}, {"action": "utter_default"}]})
+    (folder / "domain.yml").write_text(yaml.safe_dump(domain, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (folder / "data" / "rules.yml").write_text(yaml.safe_dump({"version": "3.1", "rules": rules}, sort_keys=False),
+                                               encoding="utf-8")
+    (folder / "config.yml").write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def accuracy_by_language(model: Path, frames: pd.DataFrame, names: dict) -> dict:
+    """The share of each language's sentences whose best intent (other than nlu_fallback) is the gold one."""
+    from rasa.core.agent import Agent
+
+    agent, loop = Agent.load(str(model)), asyncio.new_event_loop()
+    right = []
+    for text, intent in tqdm(zip(frames["text"], frames["intent"]), total=len(frames), desc="parsing", unit="msg"):
+        ranking = [r for r in loop.run_until_complete(agent.parse_message(text))["intent_ranking"]
+                   if r["name"] != "nlu_fallback"]
+        right.append(bool(ranking) and ranking[0]["name"] == names[intent])
+    scored = frames.assign(right=right)
+    return {language: round(float(group["right"].mean()), 4) for language, group in scored.groupby("language")}
+
+
+def replay(server: RasaServer, replayed: pd.DataFrame) -> None:
+    for number, text in enumerate(tqdm(replayed["text"], desc="replaying", unit="msg")):
+        server.say(f"replay-{number}", text)
+
+
+def label(sheet: Path, gold: dict) -> int:
+    """The author's part: each row's gold intent (rows of texts that are not in `gold` stay empty)."""
+    book = load_workbook(sheet)
+    rows = book.worksheets[0]
+    header = [cell.value for cell in rows[1]]
+    labelled = 0
+    for row in rows.iter_rows(min_row=2):
+        intent = gold.get(str(row[header.index("text")].value).strip())
+        if intent:
+            row[header.index("intent")].value = intent
+            labelled += 1
+    book.save(sheet)
+    return labelled
+
+
+def run(args, folder: Path) -> dict:
+    train, test = load_examples(args.train), load_examples(args.test)
+    if "language" not in test:
+        test = test.assign(language=args.test_language)
+    names = rasa_safe_names(train["intent"])
+    replayed, held_back = split(test, args.share, args.seed)
+    if args.languages:
+        wanted = args.languages.split(",")
+        replayed, held_back = replayed[replayed["language"].isin(wanted)], held_back[held_back["language"].isin(wanted)]
+    english = test[test["language"].isin(ENGLISH)]
+    bot, env = write_bot(train, folder / "bot"), training_env(folder)
+    rasa_train(bot, env)
+    before = newest_model(bot)
+    endpoints = folder / "endpoints.yml"
+    endpoints.write_text(f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {folder / 'conversations.db'}\n")
+    server = RasaServer(before, folder, endpoints).wait_until_ready()
+    try:
+        replay(server, replayed)
+    finally:
+        server.stop()
+    sheet, domain = folder / "inbox.xlsx", str(bot / "domain.yml")
+    inbox(["export", "--endpoints", str(endpoints), "--domain", domain, "--out", str(sheet), "--keep-pii"])
+    labelled = label(sheet, {text.strip(): names[intent] for text, intent in zip(replayed["text"], replayed["intent"])})
+    inbox(["import", str(sheet), "--domain", domain, "--out", str(bot / "data" / "nlu_reviewed.yml")])
+    rasa_train(bot, env)
+    after = newest_model(bot)
+    scored = pd.concat([held_back, english])
+    results = {"before": accuracy_by_language(before, scored, names),
+               "after": accuracy_by_language(after, scored, names),
+               "replayed_after": accuracy_by_language(after, replayed, names)}  # the loop closed: learned
+    counts = test["language"].value_counts().to_dict()
+    macro = [language for language in results["before"] if language not in ENGLISH
+             and counts.get(language, 0) >= MIN_SENTENCES]
+    return {"train": str(args.train), "test": str(args.test), "share": args.share, "seed": args.seed,
+            "replayed": len(replayed), "inbox_rows": len(load_workbook(sheet).worksheets[0]["A"]) - 1,
+            "labelled": labelled, "held_back": len(held_back), "sentences": {k: int(v) for k, v in counts.items()},
+            **results, "macro_languages": macro,
+            "macro_before": round(statistics.mean(results["before"][m] for m in macro), 4) if macro else None,
+            "macro_after": round(statistics.mean(results["after"][m] for m in macro), 4) if macro else None}
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    languages = sorted(report["before"], key=lambda language: (language in ENGLISH, language))
+    positions = range(len(languages))
+    figure, axis = plt.subplots(figsize=(max(6, len(languages) * 0.9), 3.8))
+    axis.bar([p - 0.2 for p in positions], [report["before"][lang] for lang in languages], 0.4, label="before")
+    axis.bar([p + 0.2 for p in positions], [report["after"][lang] for lang in languages], 0.4, label="after one round")
+    axis.set_xticks(list(positions), [f"{lang}\n({report['sentences'].get(lang, 0)})" for lang in languages])
+    axis.set_ylabel("intent accuracy, held back")
+    axis.set_title(f"{Path(report['test']).name}: {report['labelled']} messages labelled from the inbox")
+    axis.set_ylim(0, 1.05)
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", type=Path, required=True, help="English examples (text, intent)")
+    parser.add_argument("--test", type=Path, required=True, help="sentences with their intents and languages")
+    parser.add_argument("--test-language", default="tr", help="the language of a TEST file that names none")
+    parser.add_argument("--share", type=float, default=0.3, help="share of each language's sentences replayed")
+    parser.add_argument("--languages", help="only these TEST languages (comma-separated), e.g. for a quick run")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = run(args, Path(tmp))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    plot(report, args.out / "before_after.png")
+    print(json.dumps({k: report[k] for k in ("replayed", "labelled", "macro_before", "macro_after")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
