@@ -66,10 +66,10 @@ USE_ENCODER := encoders/universal-sentence-encoder-multilingual-3
 BACKGROUND_VECTORS := $(ENCODER)/zero_shot_background.npz
 encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS) $(INT8_CHECK) $(USE_ENCODER)/model.onnx $(BACKGROUND_VECTORS)
 
-$(BACKGROUND_VECTORS): $(INT8_CHECK) data/unlabelled/background.txt training/encode_background.py components/zero_shot_label_space.py
+$(BACKGROUND_VECTORS): $(INT8_CHECK) data/unlabelled/background.txt training/encode_background.py components/zero_shot/label_space.py
 	$(PYTHON) -m training.encode_background --config config.yml
 
-$(USE_ENCODER)/model.onnx: training/build_use.py components/universal_sentence_encoder.py $(LOCK)
+$(USE_ENCODER)/model.onnx: training/build_use.py components/encoders/universal_sentence_encoder.py $(LOCK)
 	$(PYTHON) -m training.build_use --out $(USE_ENCODER)
 
 $(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
@@ -78,10 +78,10 @@ $(ENCODER)/model.safetensors: training/build_encoder.py $(LOCK)
 $(ONNX_MODELS): $(ENCODER)/model.safetensors training/export_onnx.py
 	$(PYTHON) -m training.export_onnx --model $(ENCODER)
 
-$(INT8_CHECK): $(ONNX_MODELS) $(LANGUAGE_LAYER) training/check_int8.py components/onnx_runtime.py
+$(INT8_CHECK): $(ONNX_MODELS) $(LANGUAGE_LAYER) training/check_int8.py components/encoders/onnx_runtime.py
 	$(PYTHON) -m training.check_int8 --model $(ENCODER)
 
-$(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py components/layer_pooling.py components/language_neutral.py components/token_features.py components/word_tokenizer.py data/unlabelled/multilingual_sample.txt
+$(LANGUAGE_LAYER): $(ENCODER)/model.safetensors training/neutralize_languages.py components/encoders/layer_pooling.py components/encoders/language_neutral.py components/encoders/token_features.py components/word_tokenizer.py data/unlabelled/multilingual_sample.txt
 	$(PYTHON) -m training.neutralize_languages --model $(ENCODER) --texts data/unlabelled/multilingual_sample.txt
 
 train: setup

@@ -14,8 +14,8 @@ from typing import Any, Dict, Optional, Text
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
-from components.keys import LANGUAGE_CANDIDATES
-from components.language import LANGUAGE_SLOT, answer_language, answer_languages
+from components.keys import LANGUAGE_CANDIDATES, LANGUAGE_SLOT
+from components.languages.detection import answer_language, answer_languages
 
 ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 DEFAULT_LOCALE = "en"
@@ -44,7 +44,7 @@ class LocalizedResponses(TemplatedNaturalLanguageGenerator):
         return self.generate_from_slots(utter_action, slots, output_channel, **kwargs)
 
     def answer_language(self, conversation: Optional[Text], text: Text, candidates) -> Optional[Text]:
-        """components.language.answer_language over the domain's languages (English answers the rest)."""
+        """components.languages.detection.answer_language over the domain's languages (English answers the rest)."""
         return answer_language(text, conversation, candidates, self.answer_languages | {DEFAULT_LOCALE})
 
     def _fill_response(self, response: Dict[Text, Any], filled_slots: Optional[Dict[Text, Any]] = None,

@@ -20,9 +20,9 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import bilingual_dictionary
-from components.bilingual_dictionary import DICTIONARIES_KEY
-from components.keras_intent_classifier import SAMPLE_WEIGHT_KEY
+from components.keys import SAMPLE_WEIGHT_KEY
+from components.languages import bilingual_dictionary
+from components.languages.bilingual_dictionary import DICTIONARIES_KEY
 
 logger = logging.getLogger(__name__)
 

@@ -28,9 +28,10 @@ from rasa.shared.nlu.constants import (ENTITIES, ENTITY_ATTRIBUTE_GROUP, ENTITY_
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.bilou_decoding import valid_bilou_path
-from components.keras_intent_classifier import (BATCH_SIZE_KEY, DROPOUT_KEY, EPOCHS_KEY, HIDDEN_UNITS_KEY,
-                                               LEARNING_RATE_KEY, RANDOM_SEED_KEY, STEPS_PER_EXECUTION)
+from components.heads.bilou_decoding import valid_bilou_path
+from components.heads.dense_head import (BATCH_SIZE_KEY, DROPOUT_KEY, EPOCHS_KEY, HIDDEN_UNITS_KEY, LEARNING_RATE_KEY,
+                                         RANDOM_SEED_KEY, DenseHead, TrainsDenseHeads)
+from components.keys import ENTITY_TYPE_SCORES
 
 logger = logging.getLogger(__name__)
 
@@ -38,23 +39,16 @@ CONTEXT_KEY = "context_words"
 INTENT_CONTEXT_KEY = "intent_context"
 TYPES_SEEN_WITH_INTENT_KEY = "types_seen_with_intent"
 WEIGHTS_FILE, TAGS_FILE = "entity_head.npz", "entity_tags.json"
-# A message's per-word probability of each entity type (any of its BILOU tags), for the components after this one:
-# the StructuredEntityExtractor names a number or a time the head did not mark with the type the head leans to.
-ENTITY_TYPE_SCORES = "entity_type_scores"
 TAG_NAMES = (ENTITY_ATTRIBUTE_TYPE, ENTITY_ATTRIBUTE_ROLE, ENTITY_ATTRIBUTE_GROUP)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
+class KerasEntityExtractor(TrainsDenseHeads, GraphComponent, EntityExtractorMixin):
     """BILOU tagger over the word vectors of the previous featurizer, trained on the English annotations."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
         return [Tokenizer, DenseFeaturizer]
-
-    @staticmethod
-    def required_packages() -> List[Text]:
-        return ["tensorflow"]
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -94,13 +88,13 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
             raise InvalidConfigException(f"{cls.__name__}: `{DROPOUT_KEY}` must be in [0, 1).")
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 layers: Optional[List[np.ndarray]] = None, tags: Optional[Dict[Text, List[Text]]] = None,
+                 head: Optional[DenseHead] = None, tags: Optional[Dict[Text, List[Text]]] = None,
                  intents: Optional[List[Text]] = None,
                  types_by_intent: Optional[Dict[Text, List[Text]]] = None) -> None:
         self.validate_config(config)
         self.component_config = config
         self._model_storage, self._resource = model_storage, resource
-        self.layers = layers or []  # hidden kernel, hidden bias, then (kernel, bias) per tag name
+        self.head = head  # one output per tag name
         self.tags = tags or {}  # {tag name: tags in output order}; only the tag names the training data had
         self.intents = intents or []  # the intents each word sees the confidence of (`intent_context`)
         self.types_by_intent = types_by_intent or {}  # {intent: entity types its examples annotate}
@@ -129,7 +123,7 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         inputs = [self._windows(m, training=True) for m in examples]
         targets = {name: [np.array([tags.index(t) for t in self._bilou(m, name)]) for m in examples]
                    for name, tags in self.tags.items()}
-        self.layers = self._fit(inputs, targets)
+        self.head = self._fit(inputs, targets)
         self.persist()
         return self._resource
 
@@ -182,29 +176,14 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
                 vector[self.intents.index(entry[INTENT_NAME_KEY])] = entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0
         return vector
 
-    def _fit(self, inputs: List[np.ndarray], targets: Dict[Text, List[np.ndarray]]) -> List[np.ndarray]:
+    def _fit(self, inputs: List[np.ndarray], targets: Dict[Text, List[np.ndarray]]) -> DenseHead:
         """One hidden ReLU layer over every word's window, a softmax per tag name; the words of all sentences are
-        trained together (each word's window already holds its context)."""
-        import tensorflow as tf
-        from tqdm.keras import TqdmCallback
-
+        trained together (each word's window already holds its context), `batch_size` sentences of about eight
+        words a step."""
         config = self.component_config
-        tf.keras.utils.set_random_seed(config[RANDOM_SEED_KEY])
-        features = np.concatenate(inputs)
-        words = tf.keras.Input(shape=(features.shape[1],), name="word_windows")
-        hidden = tf.keras.layers.Dropout(config[DROPOUT_KEY])(words)
-        hidden = tf.keras.layers.Dense(config[HIDDEN_UNITS_KEY], activation="relu")(hidden)
-        hidden = tf.keras.layers.Dropout(config[DROPOUT_KEY])(hidden)
-        outputs = [tf.keras.layers.Dense(len(tags), activation="softmax", name=name)(hidden)
-                   for name, tags in self.tags.items()]
-        model = tf.keras.Model(words, outputs)
-        model.compile(optimizer=tf.keras.optimizers.Adam(config[LEARNING_RATE_KEY]),
-                      loss=["sparse_categorical_crossentropy"] * len(outputs), steps_per_execution=STEPS_PER_EXECUTION)
-        model.fit(features, [np.concatenate(targets[name]) for name in self.tags], epochs=config[EPOCHS_KEY],
-                  batch_size=config[BATCH_SIZE_KEY] * 8, shuffle=True, verbose=0,
-                  callbacks=[TqdmCallback(verbose=0, desc=type(self).__name__)])
-        return [weight.numpy() for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)
-                for weight in (layer.kernel, layer.bias)]
+        return DenseHead.train(np.concatenate(inputs), {name: np.concatenate(targets[name]) for name in self.tags},
+                               {name: len(tags) for name, tags in self.tags.items()},
+                               {**config, BATCH_SIZE_KEY: config[BATCH_SIZE_KEY] * 8}, description=type(self).__name__)
 
     def process(self, messages: List[Message]) -> List[Message]:
         if not self.tags:
@@ -224,7 +203,7 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         tokens, windows = tokens[: read[-1] + 1 if len(read) else 0], windows[: read[-1] + 1 if len(read) else 0]
         if not tokens:
             return []
-        probabilities = self.predict_proba(windows)
+        probabilities = self.head.probabilities(windows)
         weights = self._type_weights(message)
         if weights is not None:
             weighted = probabilities[ENTITY_ATTRIBUTE_TYPE] * weights
@@ -263,19 +242,9 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
     def _split_entities_config(self) -> Dict[Text, bool]:
         return {SPLIT_ENTITIES_BY_COMMA: self.component_config[SPLIT_ENTITIES_BY_COMMA]}
 
-    def predict_proba(self, windows: np.ndarray) -> Dict[Text, np.ndarray]:
-        """{tag name: (words, tags) probabilities}: the trained Keras layers' forward pass in NumPy."""
-        hidden = np.maximum(windows @ self.layers[0] + self.layers[1], 0.0)
-        outputs = {}
-        for index, name in enumerate(self.tags):
-            logits = hidden @ self.layers[2 + 2 * index] + self.layers[3 + 2 * index]
-            exponentials = np.exp(logits - logits.max(axis=1, keepdims=True))
-            outputs[name] = exponentials / exponentials.sum(axis=1, keepdims=True)
-        return outputs
-
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            np.savez(directory / WEIGHTS_FILE, *self.layers)
+            self.head.save(directory / WEIGHTS_FILE)
             labels = {"tags": self.tags, "intents": self.intents, "types_by_intent": self.types_by_intent}
             (directory / TAGS_FILE).write_text(json.dumps(labels), encoding="utf-8")
 
@@ -286,10 +255,9 @@ class KerasEntityExtractor(GraphComponent, EntityExtractorMixin):
         try:
             with model_storage.read_from(resource) as directory:
                 labels = json.loads((directory / TAGS_FILE).read_text(encoding="utf-8"))
-                stored = np.load(directory / WEIGHTS_FILE)
-                layers = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+                head = DenseHead.load(directory / WEIGHTS_FILE, "entity head")
         except ValueError:  # nothing persisted: the training data had no entity annotations
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, layers, labels["tags"], labels["intents"],
+        return cls(config, model_storage, resource, head, labels["tags"], labels["intents"],
                    labels.get("types_by_intent"))
 

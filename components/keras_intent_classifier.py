@@ -1,4 +1,4 @@
-"""A small Keras head that predicts intents from frozen sentence embeddings.
+"""A small dense head that predicts intents from frozen sentence embeddings (components/heads/dense_head.py).
 
 The SetFit idea: a model is a body and a head. The body (the multilingual
 encoder) stays frozen, so only this head is trained, in seconds, on English
@@ -10,7 +10,7 @@ language, trained exactly as it would be without the second body, for the other 
 """
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text, Type
 
@@ -23,52 +23,34 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
-from rasa.shared.exceptions import InvalidConfigException, RasaException
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import (FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY,
+                                       PREDICTED_CONFIDENCE_KEY, TEXT)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
-from components.keys import OPTIONAL_BODIES
+from components.heads.dense_head import (BATCH_SIZE_KEY, DROPOUT_KEY, EPOCHS_KEY, HIDDEN_UNITS_KEY, LEARNING_RATE_KEY,
+                                         RANDOM_SEED_KEY, DenseHead, HeadFileError,
+                                         TrainsDenseHeads)
+from components.keys import CLASSIFIER_KEY, OPTIONAL_BODIES, SAMPLE_WEIGHT_KEY
 
 logger = logging.getLogger(__name__)
 
-HIDDEN_UNITS_KEY = "hidden_units"
-DROPOUT_KEY = "dropout"
 L2_KEY = "l2_regularization"
 LABEL_SMOOTHING_KEY = "label_smoothing"
-EPOCHS_KEY = "epochs"
-BATCH_SIZE_KEY = "batch_size"
-LEARNING_RATE_KEY = "learning_rate"
 BALANCE_CLASSES_KEY = "balance_classes"
-RANDOM_SEED_KEY = "random_seed"
-
-# Each ranking entry names the classifier that produced it (the zero-shot fallback adds its own).
-CLASSIFIER_KEY = "classifier"
-# A training message may say how much it counts (augmented copies count less than the examples); default 1.
-SAMPLE_WEIGHT_KEY = "sample_weight"
-# Training steps per call into TensorFlow: the same updates, a third less time (retraining waits on it).
-STEPS_PER_EXECUTION = 16
-MODEL_FILE = "head.keras"  # the one head of a model trained before heads.json
-HEADS_FILE, HEAD_FILE = "heads.json", "head-{}.keras"
-LABELS_FILE = "labels.json"
-
-
-class ModelFileError(RasaException):
-    """The persisted head cannot be read."""
+HEADS_FILE, HEAD_FILE, LABELS_FILE = "heads.json", "head-{}.npz", "labels.json"
+OUTPUT = "intent"  # the head's one output
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class KerasIntentClassifier(GraphComponent, IntentClassifier):
+class KerasIntentClassifier(TrainsDenseHeads, GraphComponent, IntentClassifier):
     """Dense softmax head over the sentence features of the previous featurizer."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
         return [DenseFeaturizer]
-
-    @staticmethod
-    def required_packages() -> List[Text]:
-        return ["tensorflow"]
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -132,36 +114,17 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         self.heads = []
         for bodies in reversed(body_sets(examples, self.__class__.__name__)):  # the bodies that read every message
             rows = [i for i, m in enumerate(examples) if set(bodies) <= set(origins(m))]  # first, as without the rest
-            model = self._fit(BodyHead(bodies).features([examples[i] for i in rows]), targets[rows], weights[rows])
-            self.heads.insert(0, BodyHead(bodies, model))
+            head = self._fit(BodyHead(bodies).features([examples[i] for i in rows]), targets[rows], weights[rows])
+            self.heads.insert(0, BodyHead(bodies, head))
         self.persist()
         return self._resource
 
-    def _fit(self, features: np.ndarray, targets: np.ndarray, weights: np.ndarray):
-        import tensorflow as tf
-        from tqdm.keras import TqdmCallback
-
+    def _fit(self, features: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> DenseHead:
         config = self.component_config
-        tf.keras.utils.set_random_seed(config[RANDOM_SEED_KEY])
-        model = build_head(features.shape[1], len(self.labels), config[HIDDEN_UNITS_KEY],
-                           config[DROPOUT_KEY], config[L2_KEY])
-        model.compile(
-            optimizer=tf.keras.optimizers.Adam(config[LEARNING_RATE_KEY]),
-            loss=tf.keras.losses.CategoricalCrossentropy(label_smoothing=config[LABEL_SMOOTHING_KEY]),
-            steps_per_execution=STEPS_PER_EXECUTION,
-        )
-        model.fit(
-            features,
-            tf.keras.utils.to_categorical(targets, len(self.labels)),
-            epochs=config[EPOCHS_KEY],
-            batch_size=config[BATCH_SIZE_KEY],
-            sample_weight=weights * self._class_weights(targets, weights)[targets] if config[BALANCE_CLASSES_KEY]
-            else weights,
-            shuffle=True,
-            verbose=0,
-            callbacks=[TqdmCallback(verbose=0, desc=self.__class__.__name__)],
-        )
-        return model
+        balanced = weights * self._class_weights(targets, weights)[targets] if config[BALANCE_CLASSES_KEY] else weights
+        return DenseHead.train(features, {OUTPUT: targets}, {OUTPUT: len(self.labels)}, config, l2=config[L2_KEY],
+                               label_smoothing=config[LABEL_SMOOTHING_KEY], sample_weight=balanced,
+                               description=self.__class__.__name__)
 
     def _class_weights(self, targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """1 / each intent's share of the total weight, so that every intent counts as much."""
@@ -177,7 +140,7 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
             return messages
         for message in messages:
             head = self.head_for(message)
-            ranking = self._ranking(head.probabilities(head.features([message]))[0])
+            ranking = self._ranking(head.head.probabilities(head.features([message]))[OUTPUT][0])
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
@@ -186,7 +149,7 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         """The head over the most bodies, all of which read the message."""
         present = set(origins(message))
         for head in self.heads:
-            if head.bodies is None or set(head.bodies) <= present:
+            if set(head.bodies) <= present:
                 return head
         raise InvalidConfigException(
             f"{self.__class__.__name__} was trained on the sentence features of {self.heads[-1].bodies}, and the "
@@ -197,13 +160,13 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
         length = self.component_config[RANKING_LENGTH]
         if length > 0:
             order = order[:length]
-        return [{INTENT_NAME_KEY: self.labels[i], "confidence": float(row[i]), CLASSIFIER_KEY: self.__class__.__name__}
-                for i in order]
+        return [{INTENT_NAME_KEY: self.labels[i], PREDICTED_CONFIDENCE_KEY: float(row[i]),
+                 CLASSIFIER_KEY: self.__class__.__name__} for i in order]
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             for index, head in enumerate(self.heads):
-                head.model.save(directory / HEAD_FILE.format(index))
+                head.head.save(directory / HEAD_FILE.format(index))
             (directory / HEADS_FILE).write_text(json.dumps([head.bodies for head in self.heads]), encoding="utf-8")
             (directory / LABELS_FILE).write_text(json.dumps(self.labels), encoding="utf-8")
 
@@ -222,14 +185,10 @@ class KerasIntentClassifier(GraphComponent, IntentClassifier):
 
 @dataclass
 class BodyHead:
-    """A head over the sentence features of some bodies (feature origins, in pipeline order; None: all of them)."""
+    """A head over the sentence features of some bodies (feature origins, in pipeline order)."""
 
-    bodies: Optional[List[str]]
-    model: Any = None
-    layers: list = field(init=False, default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.layers = dense_layers(self.model) if self.model is not None else []
+    bodies: List[str]
+    head: Optional[DenseHead] = None
 
     def features(self, messages: List[Message]) -> np.ndarray:
         rows = []
@@ -241,14 +200,6 @@ class BodyHead:
                     "such as SentenceEmbeddingFeaturizer before it in config.yml.")
             rows.append(sentence.features.reshape(-1))
         return np.stack(rows).astype(np.float32)
-
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """The Keras model's forward pass (dropout is off at inference) in NumPy: a TensorFlow call costs ~3 ms
-        per message, this a few microseconds."""
-        outputs = features
-        for kernel, bias, activation in self.layers:
-            outputs = ACTIVATIONS[activation](outputs @ kernel + bias)
-        return outputs
 
 
 def origins(message: Message) -> List[str]:
@@ -273,47 +224,11 @@ def body_sets(examples: List[Message], component: str) -> List[List[str]]:
 
 
 def _read_heads(directory: Path):
-    import tensorflow as tf
-
     try:
         labels = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
-        if not (directory / HEADS_FILE).exists():  # trained before heads.json: one head over every feature
-            return [BodyHead(None, tf.keras.models.load_model(directory / MODEL_FILE, compile=False))], labels
-        heads = [BodyHead(bodies, tf.keras.models.load_model(directory / HEAD_FILE.format(index), compile=False))
-                 for index, bodies in enumerate(json.loads((directory / HEADS_FILE).read_text(encoding="utf-8")))]
-    except Exception as error:
-        raise ModelFileError(
-            f"The trained intent head in the model is missing or corrupt ({error}). "
-            "Retrain the bot with `make train` (or `rasa train`)."
-        ) from error
-    return heads, labels
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
-ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "softmax": _softmax}  # what `build_head` builds
-
-
-def dense_layers(model) -> list:
-    """(kernel, bias, activation) of each Dense layer, in order: what `build_head` puts between the dropouts."""
-    import tensorflow as tf
-
-    return [(layer.kernel.numpy(), layer.bias.numpy(), layer.activation.__name__)
-            for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
-
-
-def build_head(input_dim: int, n_labels: int, hidden_units: int, dropout: float, l2: float):
-    """Dropout on the embedding, one ReLU layer (optional), softmax over intents."""
-    import tensorflow as tf
-
-    regularizer = tf.keras.regularizers.l2(l2) if l2 else None
-    inputs = tf.keras.Input(shape=(input_dim,), name="sentence_embedding")
-    hidden = tf.keras.layers.Dropout(dropout)(inputs)
-    if hidden_units:
-        hidden = tf.keras.layers.Dense(hidden_units, activation="relu", kernel_regularizer=regularizer)(hidden)
-        hidden = tf.keras.layers.Dropout(dropout)(hidden)
-    outputs = tf.keras.layers.Dense(n_labels, activation="softmax", kernel_regularizer=regularizer)(hidden)
-    return tf.keras.Model(inputs, outputs, name="intent_head")
+        bodies = json.loads((directory / HEADS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise HeadFileError(f"The trained intent head in the model is missing or corrupt ({error}). Retrain the bot "
+                            "with `make train` (or `rasa train --force`).") from error
+    return [BodyHead(body, DenseHead.load(directory / HEAD_FILE.format(index), "intent head"))
+            for index, body in enumerate(bodies)], labels

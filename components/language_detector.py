@@ -20,13 +20,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import read_yaml_file
 
-from components import PROJECT_ROOT
-from components.keys import LANGUAGE_CANDIDATES
-from components.language import LANGUAGE_SLOT, answer_languages, detect_language
+from components import project_path
+from components.keys import LANGUAGE_CANDIDATES, LANGUAGE_SLOT
+from components.languages.detection import answer_languages, detect_language
 
 logger = logging.getLogger(__name__)
 
-ENTITY_NAME = LANGUAGE_SLOT
 MIN_CONFIDENCE_KEY = "min_confidence"
 ANSWER_LANGUAGES_KEY = "answer_languages"
 PREFERENCE_RATIO_KEY = "preference_ratio"
@@ -118,7 +117,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
             message.set(LANGUAGE_CANDIDATES, detection.candidates, add_to_output=True)  # bot/nlg.py reads them too
             if detection.language is None:
                 continue
-            entity = {"entity": ENTITY_NAME, "value": detection.language, "start": 0,
+            entity = {"entity": LANGUAGE_SLOT, "value": detection.language, "start": 0,
                       "end": len(text), "confidence": detection.confidence}
             entities = message.get(ENTITIES, []) + self.add_extractor_name([entity])
             message.set(ENTITIES, entities, add_to_output=True)
@@ -126,8 +125,5 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
 
 
 def domain_path(name: str) -> Optional[Path]:
-    """The domain file, from the working directory or the project root (None when there is none)."""
-    for base in (Path.cwd(), PROJECT_ROOT):
-        if (base / name).is_file():
-            return base / name
-    return None
+    """The domain file (components.project_path), None when there is none."""
+    return project_path(name)

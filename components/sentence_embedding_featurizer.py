@@ -2,7 +2,7 @@
 
 This replaces Rasa's count-vector featurizers: because the encoder maps a sentence and its translations close
 together, heads trained on English features understand other languages too. The sentence vector feeds the
-intent head; the words' vectors (pooled from the same forward pass, components/token_features.py) feed the
+intent head; the words' vectors (pooled from the same forward pass, components/encoders/token_features.py) feed the
 entity extractor. The featurizer owns the encoder: every component that needs it follows this one.
 """
 import hashlib
@@ -21,26 +21,20 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import sentence_encoder
-from components.onnx_runtime import DEFAULT_RUNTIME, RUNTIMES
-from components.embedding_cache import EmbeddingCache
-from components.sentence_encoder import EMBEDDED_ENCODER
-from components.token_features import EncodedText, encode_with_pieces, encode_with_pieces_cached
+from components.encoders import sentence_encoder
+from components.encoders.embedding_cache import EmbeddingCache
+from components.encoders.onnx_runtime import DEFAULT_RUNTIME, RUNTIMES
+from components.encoders.sentence_encoder import EMBEDDED_ENCODER
+from components.encoders.token_features import EncodedText, encode_with_pieces, encode_with_pieces_cached
+from components.keys import ENCODER_SPEC, MODEL_NAME_KEY, ORIGIN_KEY, PROMPT_KEY, RUNTIME_KEY
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAME_KEY = "model_name"
-PROMPT_KEY = "prompt"
 BATCH_SIZE_KEY = "batch_size"
 CACHE_DIR_KEY = "cache_dir"
 USE_CACHE_KEY = "use_cache"
-RUNTIME_KEY = "runtime"
 TOKEN_LAYERS_KEY = "token_layers"
 CENTRE_WORDS_KEY = "centre_words"
-# A training message's record of the encoder that featurized it, for the components after the featurizer.
-ENCODER_SPEC = "sentence_encoder"
-# In that record: the featurizer's name on its features, which tells them from other bodies' (Features.origin).
-ORIGIN_KEY = "origin"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)

@@ -2,8 +2,8 @@
 
 Times (dates, times, intervals, as ISO 8601 in the bot's timezone), durations, numbers (as numbers), ordinals,
 amounts of money, emails, phone numbers and URLs, from Duckling in the language the LanguageDetector found
-(components/duckling_parser.py), with dateparser and digit runs where Duckling has no rules
-(components/date_fallback.py). Output has the shape of Rasa's DucklingEntityExtractor.
+(components/structured/duckling_parser.py), with dateparser and digit runs where Duckling has no rules
+(components/structured/date_fallback.py). Output has the shape of Rasa's DucklingEntityExtractor.
 
 Put after the learned extractor: at training it learns from the English annotations which learned entity a
 dimension stands for (Duckling's `time` overlaps `[tomorrow at 7pm](time)`, `number` overlaps `[4](party_size)`).
@@ -35,10 +35,10 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import date_fallback, decades, duckling_parser, entity_spans as spans, times_of_day
-from components.entity_extractor import ENTITY_TYPE_SCORES
-from components.language import language_candidates, language_of
-from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
+from components.keys import ENTITY_TYPE_SCORES, LANGUAGE_SLOT as LANGUAGE_ENTITY
+from components.languages.detection import language_candidates, language_of
+from components.structured import date_fallback, decades, duckling_parser, entity_spans as spans, relations, \
+    times_of_day
 
 logger = logging.getLogger(__name__)
 
@@ -120,51 +120,16 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Which learned entities each dimension overlaps in the annotated training examples."""
-        overlaps: Dict[Text, Dict[Text, int]] = {}
-        annotations: Dict[Text, int] = {}
-        for message in training_data.nlu_examples:
-            annotated = [e for e in message.get(ENTITIES) or [] if e.get("entity") != LANGUAGE_ENTITY]
-            for entity in annotated:
-                annotations[entity["entity"]] = annotations.get(entity["entity"], 0) + 1
-            if not annotated:
-                continue
-            words = message.get(TOKENS_NAMES[TEXT]) or []
-            for found in self.extract(message.get(TEXT) or "", words, self.component_config[DEFAULT_LANGUAGE_KEY],
-                                      self.component_config[DIMENSIONS_KEY]):
-                for entity in annotated:
-                    if found["start"] < entity["end"] and entity["start"] < found["end"]:
-                        counts = overlaps.setdefault(found["entity"], {})
-                        counts[entity["entity"]] = counts.get(entity["entity"], 0) + 1
+        """Which learned entities each dimension fills, stands for alone, and which are numbers (structured/relations)."""
         config = self.component_config
-        self.fills = {dimension: sorted(name for name, n in counts.items() if n >= config[MIN_OVERLAPS_KEY]
-                                        and n >= config[FILL_SHARE_KEY] * annotations[name])
-                      for dimension, counts in overlaps.items()}
-        self.renames = {dimension: name for dimension, counts in overlaps.items()
-                        for name, n in counts.items() if n >= config[MIN_OVERLAPS_KEY]
-                        and n >= config[DOMINANT_SHARE_KEY] * sum(counts.values())}
-        self.numbers = self._written_as_numbers(training_data, annotations)
+        learned = relations.learn(training_data, lambda text, words, dimensions: self.extract(
+            text, words, config[DEFAULT_LANGUAGE_KEY], dimensions), config[DIMENSIONS_KEY], config[MIN_OVERLAPS_KEY],
+            config[FILL_SHARE_KEY], config[DOMINANT_SHARE_KEY], config[NUMBER_SHARE_KEY])
+        self.fills, self.renames, self.numbers = learned.fills, learned.renames, learned.numbers
         logger.info(f"Structured dimensions fill {self.fills}; alone they become {self.renames}; numbers: "
                     f"{self.numbers}.")
         self.persist()
         return self._resource
-
-    def _written_as_numbers(self, training_data: TrainingData, annotations: Dict[Text, int]) -> List[Text]:
-        """The learned entities that numbers fill whose annotations, read alone, are numbers `number_share` of the
-        time ("[4](party_size)", "[two](party_size)"; "[A12345](order_number)" is not)."""
-        numbers: Dict[Text, int] = {}
-        language = self.component_config[DEFAULT_LANGUAGE_KEY]
-        for message in training_data.nlu_examples:
-            text, words = message.get(TEXT) or "", message.get(TOKENS_NAMES[TEXT]) or []
-            for entity in message.get(ENTITIES) or []:
-                if entity.get("entity") in self.fills.get("number", []):
-                    start, end = entity["start"], entity["end"]
-                    inside = [Token(w.text, w.start - start, w.end - start) for w in words
-                              if start <= w.start and w.end <= end]
-                    if self.extract(text[start:end], inside, language, ["number"]):
-                        numbers[entity["entity"]] = numbers.get(entity["entity"], 0) + 1
-        return sorted(name for name, n in numbers.items()
-                      if n >= self.component_config[NUMBER_SHARE_KEY] * annotations[name])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -289,8 +254,8 @@ class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
         (`own`: "明天晚上7点" alone, not with the "4个人" after it); the whole message's entity that overlaps it
         (Duckling may need the words around a span to read it); in a language that glues endings onto words, its
         words without their endings ("Yarınki": tomorrow's); for a time, a duration it holds, from now ("on beş
-        dakikaya", in 15 minutes), else the decade it names ("the eighties": components/decades.py), else the part of
-        the day or the clock hour it names ("Sabah", morning; "5'e", at five: components/times_of_day.py)."""
+        dakikaya", in 15 minutes), else the decade it names ("the eighties": components/structured/decades.py), else the part of
+        the day or the clock hour it names ("Sabah", morning; "5'e", at five: components/structured/times_of_day.py)."""
         read = [own]
         yield [e for e in own if e["entity"] in dimensions]
         yield [e for e in in_message if spans.overlap(e, entity) and e["entity"] in dimensions]

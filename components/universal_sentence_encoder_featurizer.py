@@ -20,12 +20,11 @@ from rasa.shared.nlu.constants import METADATA, METADATA_EXAMPLE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.keys import LANGUAGE_CANDIDATES, OPTIONAL_BODIES
-from components.universal_sentence_encoder import EMBEDDED_USE, knows, load_universal_sentence_encoder
+from components.encoders.universal_sentence_encoder import EMBEDDED_USE, knows, load_universal_sentence_encoder
+from components.keys import LANGUAGE_CANDIDATES, MODEL_NAME_KEY, OPTIONAL_BODIES
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAME_KEY = "model_name"
 LANGUAGES_KEY = "languages"
 # A training example may name its language in its metadata (`metadata: {language: km}`); without one it is taken
 # to be in the training data's language, which the body must know.

@@ -3,7 +3,7 @@
 Runs after the Keras head. When the head is unsure, it scores the zero-shot labels together with the
 head's best candidates; a zero-shot label that wins with enough confidence becomes the intent, and
 `intent_ranking` says which classifier produced each entry. A label wins only when the message is closer
-to it than ordinary text is (components/background_null.py): otherwise the head's answer stands, and the
+to it than ordinary text is (components/zero_shot/background_null.py): otherwise the head's answer stands, and the
 FallbackClassifier asks to rephrase when that answer is unsure too.
 """
 import hashlib
@@ -24,15 +24,15 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import zero_shot_label_space as label_space
-from components.background_null import (DEFAULT_BACKGROUND, HubnessCorrectedNull, background_path, language_bars,
-                                        null_thresholds, read_background, threshold_for)
-from components.language import language_of
-from components.sentence_embedding_featurizer import MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
-from components.zero_shot_backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend, NLIModelUnavailable,
+from components.keys import MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
+from components.languages.detection import language_of
+from components.zero_shot import label_space as label_space
+from components.zero_shot.backends import (SOFTMAX_OVER_LABELS, EmbeddingBackend, MT5XNLIBackend, NLIModelUnavailable,
                                            normalise)
-from components.zero_shot_labels import intent_hypothesis, label_spec
-from components.zero_shot_rules import WinningRules, shared_ranking
+from components.zero_shot.background_null import (DEFAULT_BACKGROUND, HubnessCorrectedNull, background_path, language_bars,
+                                        null_thresholds, read_background, threshold_for)
+from components.zero_shot.labels import intent_hypothesis, label_spec
+from components.zero_shot.rules import WinningRules, shared_ranking
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from operations.servers import RasaServer
 from training.evaluate import quiet_rasa_logs
 from training.metrics import percentile
 from training.project import ROOT, newest_model
+
 PARSE_MESSAGES = [
     "hello there", "where is my order?", "I forgot my password", "Merhaba, nasılsın?",
     "Saat kaçta açıksınız?", "ហាងបើកម៉ោងប៉ុន្មាន?", "តើអ្នកជាមនុស្សឬ?", "Wo ist meine Bestellung?",

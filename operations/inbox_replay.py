@@ -25,11 +25,11 @@ import yaml
 from openpyxl import load_workbook
 from tqdm import tqdm
 
+from components.zero_shot_classifier import LABELS_KEY, ZeroShotIntentClassifier
 from operations.bot_copies import rasa_train, training_env
 from operations.servers import RasaServer
 from training.datasets import load_examples, rasa_safe_names, write_rasa_nlu
 from training.inbox.__main__ import main as inbox
-from components.zero_shot_classifier import LABELS_KEY, ZeroShotIntentClassifier
 from training.project import CONFIG, component_options, newest_model
 
 ENGLISH = {"en", "eng"}

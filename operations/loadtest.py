@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlparse
 
-from training.metrics import percentile
 from operations.bot_copies import baseline_project, rasa_train, training_env
 from operations.servers import RasaServer, RedisServer
+from training.metrics import percentile
 from training.project import ROOT, newest_model
 
 MESSAGES = ["hello there", "Merhaba, nasılsın?", "ហាងបើកម៉ោងប៉ុន្មាន?", "Wo ist meine Bestellung?",

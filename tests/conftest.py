@@ -89,7 +89,7 @@ def agent(trained_model):
 def encoded_texts(monkeypatch) -> list:
     """Records every text that really goes through the encoder, with or without its pieces (the encoder still
     runs)."""
-    from components import embedding_cache, sentence_encoder, token_features
+    from components.encoders import embedding_cache, sentence_encoder, token_features
 
     seen = []
     for module, name in ((sentence_encoder, "encode"), (embedding_cache, "encode"),

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from rasa.shared.exceptions import InvalidConfigException
 
-from components.language import language_of
-from components.background_null import (MIN_LANGUAGE_SENTENCES, HubnessCorrectedNull, label_quantile,
-                                        language_bars, null_thresholds, read_background, threshold_for)
+from components.languages.detection import language_of
+from components.zero_shot.background_null import (MIN_LANGUAGE_SENTENCES, HubnessCorrectedNull, label_quantile,
+                                                  language_bars, null_thresholds, read_background, threshold_for)
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -50,7 +50,7 @@ def test_hubness_is_the_same_however_many_rows_are_compared_at_once(background, 
     by_hand = np.sort(similarity, axis=1)[:, -5:].mean(axis=1)
     np.fill_diagonal(similarity, -np.inf)
     left_out_by_hand = np.sort(similarity, axis=1)[:, -5:].mean(axis=1)
-    monkeypatch.setattr("components.background_null.CHUNK_ROWS", 7)  # chunks that do not divide the 400 rows
+    monkeypatch.setattr("components.zero_shot.background_null.CHUNK_ROWS", 7)  # chunks that do not divide the 400 rows
     np.testing.assert_allclose(null.hubness(background, leave_out_self=True), left_out_by_hand, rtol=1e-5)
     np.testing.assert_allclose(null.hubness(background), by_hand, rtol=1e-5)
 

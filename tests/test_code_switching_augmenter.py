@@ -4,12 +4,12 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.exceptions import InvalidConfigException
 
-from components.bilingual_dictionary import package_name, translations, translations_in_entry
 from components.code_switching_augmenter import CodeSwitchingAugmenter, code_switch
-from components.keras_intent_classifier import SAMPLE_WEIGHT_KEY
+from components.keys import SAMPLE_WEIGHT_KEY
+from components.languages.bilingual_dictionary import package_name, translations, translations_in_entry
 from tests.conftest import build_component, demo_training_data
-from training.project import ROOT
 from training import dictionaries
+from training.project import ROOT
 
 # Entries as FreeDict's dictionaries write them: numbered senses, tags, notes, examples, pronunciations.
 ENTRIES = {

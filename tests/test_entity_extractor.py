@@ -5,8 +5,8 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
-from components.bilou_decoding import valid_bilou_path
 from components.entity_extractor import KerasEntityExtractor
+from components.heads.bilou_decoding import valid_bilou_path
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from components.word_tokenizer import WordTokenizer
 from tests.conftest import build_component, demo_training_data, load_component, messages
@@ -146,8 +146,8 @@ def test_only_types_annotated_with_the_intent_are_found(tmp_path, embedding_cach
 
 
 def test_without_annotations_nothing_is_trained_and_nothing_extracted(tmp_path, embedding_cache):
-    from rasa.shared.nlu.training_data.training_data import TrainingData
     from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
 
     data = TrainingData([Message(data={"text": t, "intent": "greet"}) for t in ("hello", "hi there")])
     parts = pipeline(LocalModelStorage(tmp_path), data)

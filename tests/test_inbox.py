@@ -178,3 +178,19 @@ def test_the_report_shows_each_languages_failures_per_day(endpoints, tmp_path):
     assert english[0]["messages"] == 2 and english[0]["rephrased"] == 0.5 and english[0]["unsure"] == 0.5
     assert "| km |" in (tmp_path / "report" / "table.md").read_text()
     assert (tmp_path / "report" / "reasons_by_language.png").stat().st_size > 10_000
+
+
+def test_one_round_of_the_inbox_teaches_the_bot_what_it_missed(tmp_path):
+    """The replay loop on a slice: messages through `rasa run` into Rasa's SQL store, the inbox exported, labelled
+    from gold intents, imported, the bot retrained; what was labelled is understood afterwards."""
+    from operations import inbox_replay
+    from training.project import ROOT
+
+    assert inbox_replay.main(["--train", str(ROOT / "training/everyday/train.yml"), "--test",
+                              str(ROOT / "training/everyday/test.csv"), "--languages", "deu,kor",
+                              "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["replayed"] == 14 and report["inbox_rows"] == report["labelled"] == 14  # no answers in de, ko
+    assert set(report["before"]) == set(report["after"]) == {"deu", "kor", "eng"} and report["held_back"] == 33
+    assert set(report["replayed_after"]) == {"deu", "kor"} and min(report["replayed_after"].values()) >= 0.85
+    assert (tmp_path / "before_after.png").stat().st_size > 10_000

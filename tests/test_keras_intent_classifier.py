@@ -4,7 +4,8 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.keras_intent_classifier import KerasIntentClassifier, ModelFileError
+from components.heads.dense_head import HeadFileError
+from components.keras_intent_classifier import KerasIntentClassifier
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from tests.conftest import build_component, demo_training_data, load_component, messages
 
@@ -52,33 +53,49 @@ def test_persist_and_load_give_the_same_predictions(tmp_path, training_data, fea
         np.testing.assert_allclose([r["confidence"] for r in before], [r["confidence"] for r in after], atol=1e-6)
 
 
-def test_numpy_inference_is_the_keras_model(tmp_path, training_data, featurizer):
-    head, = train_head(tmp_path, training_data).heads
-    features = head.features(featurizer.process(messages(*PROBES)))
-    np.testing.assert_allclose(head.probabilities(features), head.model(features, training=False).numpy(), atol=1e-5)
-
-
 def test_same_seed_same_model(tmp_path, training_data, featurizer):
     first = rankings(train_head(tmp_path / "a", training_data), featurizer)
     second = rankings(train_head(tmp_path / "b", training_data), featurizer)
     assert first == second
 
 
-def test_rare_intents_are_weighted_up(tmp_path, training_data):
-    head = build_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head")
-    head.labels = ["common", "rare"]
-    weights = head._class_weights(np.array([0] * 9 + [1]), np.ones(10))
-    assert weights[1] == pytest.approx(9 * weights[0])
+def synthetic(texts_and_intents, vectors):
+    """Training messages whose sentence feature is given (the head sees nothing else)."""
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+
+    built = []
+    for (text, intent), vector in zip(texts_and_intents, vectors):
+        message = Message(data={"text": text, "intent": intent} if intent else {"text": text})
+        message.add_features(Features(vector[np.newaxis, :].astype(np.float32), "sentence", "text", "body"))
+        built.append(message)
+    return built
 
 
-def test_class_balance_counts_weights_not_messages(tmp_path):
-    """Ten augmented copies at 0.1 each weigh as much as one example: the intent is not made rarer or commoner."""
-    head = build_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head")
-    head.labels = ["with_copies", "plain"]
-    targets = np.array([0] + [0] * 10 + [1])
-    weights = np.array([1.0] + [0.1] * 10 + [2.0])
-    balance = head._class_weights(targets, weights)
-    assert (weights * balance[targets])[targets == 0].sum() == pytest.approx((weights * balance[targets])[targets == 1].sum())
+def rare_intent_share(tmp_path, balance: bool, weights=None) -> float:
+    """How often probes drawn around a rare intent's examples get it, with 45 common examples beside its 5."""
+    rng = np.random.default_rng(0)
+    common, rare = rng.normal(0, 1, (45, 8)), rng.normal(0.8, 1, (5, 8))
+    examples = synthetic([("c", "common")] * 45 + [("r", "rare")] * 5, np.vstack([common, rare]))
+    for message, weight in zip(examples, weights or []):
+        message.set("sample_weight", weight)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    head = build_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head", epochs=60,
+                           balance_classes=balance, hidden_units=0, dropout=0.0)
+    head.train(TrainingData(examples))
+    probes = head.process(synthetic([("p", None)] * 200, rng.normal(0.8, 1, (200, 8))))
+    return float(np.mean([m.get("intent")["name"] == "rare" for m in probes]))
+
+
+def test_a_rare_intent_is_found_more_often_when_classes_are_balanced(tmp_path):
+    assert rare_intent_share(tmp_path / "balanced", True) > rare_intent_share(tmp_path / "plain", False) + 0.1
+
+
+def test_balancing_counts_weights_not_messages(tmp_path):
+    """Ten copies of each common example at a tenth of its weight leave the balance as it was."""
+    weights = [1.0] * 50
+    tenth = rare_intent_share(tmp_path / "weighted", True, [0.1] * 45 + [1.0] * 5)
+    assert abs(tenth - rare_intent_share(tmp_path / "plain", True, weights)) <= 0.05
 
 
 def test_unavailable_head_leaves_messages_unclassified(tmp_path, featurizer):
@@ -92,8 +109,8 @@ def test_unavailable_head_leaves_messages_unclassified(tmp_path, featurizer):
 
 def test_corrupt_head_says_to_retrain(tmp_path, training_data):
     train_head(tmp_path, training_data)
-    next(tmp_path.glob("head/head-0.keras")).write_bytes(b"not a keras file")
-    with pytest.raises(ModelFileError, match="make train"):
+    next(tmp_path.glob("head/head-0.npz")).write_bytes(b"not a head")
+    with pytest.raises(HeadFileError, match="make train"):
         load_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head")
 
 

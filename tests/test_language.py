@@ -1,7 +1,7 @@
 """Language detection for language-aware answers."""
 import pytest
 
-from components.language import detect_language
+from components.languages.detection import detect_language
 
 ANSWERABLE = ["en", "tr", "km", "de", "zh", "ar"]
 
@@ -40,7 +40,7 @@ def test_answerable_runner_up_wins_over_unanswerable_best():
     ("すべてのリマインダー", "ja", True), ("123 !?", "ar", None),
 ])
 def test_letters_rule_languages_out(text, language, expected):
-    from components.scripts import written_in
+    from components.languages.scripts import written_in
 
     assert written_in(text, language) is expected
 
@@ -60,7 +60,7 @@ def test_a_candidate_the_letters_rule_out_is_never_detected():
     ("Merci beaucoup", "ar", "fr"),
 ])
 def test_the_answer_language_follows_the_conversation_unless_the_letters_rule_it_out(text, conversation, expected):
-    from components.language import answer_language
+    from components.languages.detection import answer_language
 
     answerable = ANSWERABLE + ["fr", "ja"]
     candidates = detect_language(text, answer_languages=answerable).candidates

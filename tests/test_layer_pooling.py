@@ -1,12 +1,12 @@
-"""Pooling over the encoder's last layers (components/layer_pooling.py), on the embedded encoder."""
+"""Pooling over the encoder's last layers (components/encoders/layer_pooling.py), on the embedded encoder."""
 import numpy as np
 import pytest
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.models import Normalize, Pooling
 
-from components import sentence_encoder
-from components.layer_pooling import MultiLayerMeanPooling
+from components.encoders import sentence_encoder
+from components.encoders.layer_pooling import MultiLayerMeanPooling
 
 SENTENCES = ["Bugün yağmur yağacak mı?", "Set an alarm for 7 am", "明天天气怎么样"]
 

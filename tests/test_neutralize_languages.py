@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from components import sentence_encoder
+from components.encoders import sentence_encoder
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from training import neutralize_languages as layer
 from training.datasets import load_examples
@@ -120,7 +120,7 @@ def test_too_few_texts_is_a_clear_error(encoder_copy, tmp_path, capsys):
 
 def test_language_layer_is_the_dense_map_it_replaces(tmp_path):
     """P(x - mean) as fitted, saved and loaded equals the dense weight P and bias -P·mean."""
-    from components.language_neutral import LanguageNeutralLayer
+    from components.encoders.language_neutral import LanguageNeutralLayer
 
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(300, 12)).astype(np.float32)

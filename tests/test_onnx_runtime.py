@@ -3,15 +3,14 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.exceptions import InvalidConfigException
 
-from components import sentence_encoder
-from components.onnx_runtime import INT8_CHECK_FILE, MODEL_FILES, ONNX, ONNX_INT8, OnnxLayers, checked_model_file, \
-    cpu_features
+from components.encoders import sentence_encoder
+from components.encoders.onnx_runtime import (INT8_CHECK_FILE, MODEL_FILES, ONNX, ONNX_INT8, OnnxLayers,
+                                              checked_model_file, cpu_features)
+from components.encoders.sentence_encoder import EMBEDDED_ENCODER, EncoderNotFound
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
-from components.sentence_encoder import EMBEDDED_ENCODER, EncoderNotFound, load_encoder
 from tests.conftest import build_component, messages
 from training import check_int8
 
@@ -64,12 +63,6 @@ def test_unknown_runtime_and_missing_export_are_clear_errors(tmp_path):
             (folder / item.name).symlink_to(item)
     with pytest.raises(EncoderNotFound, match="training.export_onnx"):
         sentence_encoder.read_encoder(str(folder), "onnx")
-
-
-def test_the_onnx_model_tells_its_device_without_a_search():
-    """sentence-transformers reads the device at every encode: the ONNX stand-in answers it directly."""
-    encoder = load_encoder(EMBEDDED_ENCODER, "onnx-int8")
-    assert "device" in type(encoder[0].auto_model).__dict__ and encoder.device == torch.device("cpu")
 
 
 def test_int8_products_cannot_saturate_on_cpus_without_vnni():

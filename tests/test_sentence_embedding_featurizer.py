@@ -4,8 +4,8 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.encoders.sentence_encoder import EncoderNotFound
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
-from components.sentence_encoder import EncoderNotFound
 from tests.conftest import build_component, demo_training_data, messages
 
 
@@ -43,7 +43,7 @@ def test_empty_and_huge_messages_still_get_features(featurizer):
 
 def test_a_long_message_is_read_up_to_the_token_window(featurizer):
     """Words past the window change nothing: a message costs at most MAX_TOKENS tokens of encoding."""
-    from components.sentence_encoder import MAX_CHARACTERS, MAX_TOKENS
+    from components.encoders.sentence_encoder import MAX_CHARACTERS, MAX_TOKENS
 
     long = " ".join(["where is my order"] * (MAX_TOKENS // 2))  # about 2 x MAX_TOKENS tokens, under 512
     cut, longer, emoji = featurizer.process(messages(long, long + " and I want a refund", "🙂" * 10_000))
@@ -74,7 +74,7 @@ def test_cached_and_fresh_features_agree(featurizer):
 
 
 def test_each_word_gets_a_vector_from_the_same_forward_pass(featurizer, monkeypatch):
-    from components import sentence_encoder
+    from components.encoders import sentence_encoder
     from components.word_tokenizer import WordTokenizer
 
     encoder = sentence_encoder.load_encoder(featurizer.model_name, featurizer.runtime)

@@ -275,9 +275,11 @@ def test_a_khmer_booking_over_two_turns_fills_both_slots(server):
 
 def test_a_khmer_booking_whose_second_turn_holds_both_slots_fills_them(server):
     """The Khmer word for people ("នាក់") beside the number: a learned party size without a number may not cost
-    the slot its value (it did on a CPU without VNNI, docs/decisions/0071)."""
+    the slot its value (it did on a CPU without VNNI, docs/decisions/0071); and booking details given on their own,
+    after a first message the bot asked to rephrase, start the booking instead of being forgotten."""
     server.say("booking-km-2", "ខ្ញុំចង់កក់តុមួយ")  # I want to book a table
-    server.say("booking-km-2", "សម្រាប់ ៤ នាក់ ថ្ងៃស្អែក ម៉ោង ៧ យប់")  # for 4 people, tomorrow at 7 at night
+    confirmed = server.say("booking-km-2", "សម្រាប់ ៤ នាក់ ថ្ងៃស្អែក ម៉ោង ៧ យប់")[0]  # for 4 people, tomorrow at 7 pm
+    assert confirmed.startswith("រួចរាល់"), confirmed  # done, in Khmer
     slots = server.tracker("booking-km-2")["slots"]
     assert slots["party_size"] == 4 and "T19:00:00" in slots["time"] and slots["language"] == "km", slots
     tomorrow = datetime.date.today() + datetime.timedelta(days=1)

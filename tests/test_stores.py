@@ -5,10 +5,10 @@ import asyncio
 import json
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa.shared.core import events as rasa_events
-from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered,
-                                     UserUtteranceReverted)
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet,
+                                     UserUtteranceReverted, UserUttered)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.stores.events import deserialise_events

@@ -9,8 +9,8 @@ import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.message import Message
 
-from components import date_fallback, decades, duckling_parser, times_of_day
-from components.duckling_process import DucklingProcess
+from components.structured import date_fallback, decades, duckling_parser, times_of_day
+from components.structured.duckling_process import DucklingProcess
 from components.structured_entity_extractor import StructuredEntityExtractor
 from components.word_tokenizer import WordTokenizer, words
 from operations.hostile import DUCKLING_ENDERS

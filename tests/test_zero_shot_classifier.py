@@ -8,8 +8,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.keras_intent_classifier import KerasIntentClassifier
 from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
-from components.zero_shot_backends import (ENTAILMENT_VS_CONTRADICTION, SOFTMAX_OVER_LABELS, EmbeddingBackend,
-                                           MT5XNLIBackend, NLIModelUnavailable, load_nli_model, softmax)
+from components.zero_shot.backends import (ENTAILMENT_VS_CONTRADICTION, SOFTMAX_OVER_LABELS, EmbeddingBackend,
+                                           MT5XNLIBackend, NLIModelUnavailable, load_nli_model)
 from components.zero_shot_classifier import ZeroShotIntentClassifier
 from tests.conftest import build_component, demo_training_data, load_component, messages
 
@@ -255,10 +255,6 @@ def test_messages_are_held_to_the_bar_of_their_language(embedding_pipeline):
     assert zero_shot._above_null("cancel_subscription", bars["tr"] + 0.01, "Aboneliğimi iptal etmek istiyorum.")
 
 
-def test_softmax_is_a_distribution():
-    assert softmax(np.array([1.0, 2.0, 3.0])).sum() == pytest.approx(1.0)
-
-
 def test_why_a_zero_shot_label_wins(tmp_path):
     component = build_component(ZeroShotIntentClassifier, LocalModelStorage(tmp_path), "rules", labels=CANCEL,
                                 head_threshold=0.45, min_confidence=0.65, override_confidence=0.999)
@@ -304,9 +300,9 @@ def test_a_label_never_wins_alone_when_no_head_intent_can_compete(tmp_path, embe
 def test_the_background_is_encoded_once_per_encoder_at_setup(embedding_cache, encoded_texts):
     """`make setup` wrote the default background's vectors into the encoder's folder (training/encode_background.py):
     a training reads them instead of encoding 9,000 sentences; another background is encoded, and not mixed up."""
-    from components import zero_shot_label_space as label_space
-    from components.background_null import DEFAULT_BACKGROUND, read_background
-    from components.sentence_encoder import EMBEDDED_ENCODER
+    from components.zero_shot import label_space
+    from components.encoders.sentence_encoder import EMBEDDED_ENCODER
+    from components.zero_shot.background_null import DEFAULT_BACKGROUND, read_background
 
     encoder = {"model_name": EMBEDDED_ENCODER, "prompt": "query: ", "runtime": "onnx-int8"}
     sentences = read_background(DEFAULT_BACKGROUND)

@@ -9,7 +9,6 @@ from training import zeroshot_benchmark as benchmark
 from training.project import ROOT
 
 
-
 def zero_shot_steps(path: Path) -> list:
     return [c for c in yaml.safe_load(path.read_text(encoding="utf-8"))["pipeline"] if c["name"] == benchmark.ZERO_SHOT]
 

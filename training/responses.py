@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from components.language import LANGUAGE_SLOT, answer_languages
+from components.keys import LANGUAGE_SLOT
+from components.languages.detection import answer_languages
 from training.project import ROOT
 
 SHEET, GUIDE, ABOUT = "Responses", "How to translate", "About"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from components.sentence_embedding_featurizer import (MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY,
-                                                      SentenceEmbeddingFeaturizer)
-from components.sentence_encoder import encode
+from components.encoders.sentence_encoder import encode
+from components.keys import MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY
+from components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from training.project import component_options, tatoeba_pairs
 
 # Mean / std of translation-pair cosine similarity for stsb-xlm-r-multilingual (the source material).

@@ -31,7 +31,7 @@ from typing import Dict
 import pandas as pd
 import yaml
 
-from components.background_null import read_background
+from components.zero_shot.background_null import read_background
 from components.zero_shot_classifier import BACKGROUND_KEY, LABELS_KEY, ZeroShotIntentClassifier
 from training.datasets import load_examples, rasa_safe_names
 from training.evaluate import evaluate_config, quiet_rasa_logs

@@ -2,8 +2,7 @@
 `type: bot.stores.redis_lock.RedisLockStore`."""
 import time
 
-from rasa.core.lock_store import LOCK_LIFETIME, LockError
-from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore as RasaRedisLockStore
 
 LOCK_POLL_SECONDS = 0.05  # a message waiting for its conversation's previous one looks again this often (Rasa: 1 s)
 

@@ -21,7 +21,7 @@ from typing import Dict, Optional
 
 from tqdm import tqdm
 
-from components.language import answer_languages
+from components.languages.detection import answer_languages
 from training.inbox.conversations import stored_turns
 from training.inbox.privacy import masked_rows
 from training.inbox.report import Tally, write_report

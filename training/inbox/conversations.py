@@ -16,7 +16,7 @@ from typing import AsyncIterator, Collection, List, Optional, Set
 import regex
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
-from components.language import LANGUAGE_SLOT
+from components.keys import LANGUAGE_SLOT
 
 FALLBACK, UNSURE, REPHRASED, NO_ANSWERS = "nlu_fallback", "unsure", "rephrased", "no_answers"
 REVIEW_REASONS = (FALLBACK, UNSURE, REPHRASED, NO_ANSWERS)

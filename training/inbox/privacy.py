@@ -5,7 +5,7 @@ the rules every language shares.
 """
 from typing import Dict
 
-from components import duckling_parser
+from components.structured import duckling_parser
 from training.inbox.sheet import Row
 
 MASKS = {"email": "[email]", "phone-number": "[phone]"}

@@ -47,8 +47,7 @@ def labelled_examples(rows: List[dict], intents: Collection[str], entities: Coll
 
 def _marked_up(row: dict, entities: Collection[str]) -> str:
     """The row's text, or its `annotated_text` once checked to be that text with entity markup."""
-    from rasa.shared.nlu.training_data.entities_parser import find_entities_in_training_example, \
-        replace_entities
+    from rasa.shared.nlu.training_data.entities_parser import find_entities_in_training_example, replace_entities
 
     text = str(row.get("text") or "").strip()
     annotated = str(row.get("annotated_text") or "").strip()

@@ -13,14 +13,11 @@ from typing import List, Sequence, Tuple
 import numpy as np
 from rasa.shared.exceptions import RasaException
 
+from components.heads.dense_head import softmax
+
 ENTAILMENT, NEUTRAL, CONTRADICTION = "▁0", "▁1", "▁2"
 SOFTMAX_OVER_LABELS = "softmax_over_labels"
 ENTAILMENT_VS_CONTRADICTION = "entailment_vs_contradiction"
-
-
-def softmax(values: np.ndarray, axis: int = -1) -> np.ndarray:
-    shifted = np.exp(values - values.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
 
 
 class EmbeddingBackend:

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from components.keras_intent_classifier import CLASSIFIER_KEY
+from components.keys import CLASSIFIER_KEY
 
 
 class WinningRules:

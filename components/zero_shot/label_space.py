@@ -13,10 +13,10 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components import sentence_encoder
-from components.embedding_cache import EmbeddingCache
-from components.sentence_embedding_featurizer import ENCODER_SPEC, MODEL_NAME_KEY, ORIGIN_KEY, PROMPT_KEY, RUNTIME_KEY
-from components.zero_shot_backends import normalise
+from components.encoders import sentence_encoder
+from components.encoders.embedding_cache import EmbeddingCache
+from components.keys import ENCODER_SPEC, MODEL_NAME_KEY, ORIGIN_KEY, PROMPT_KEY, RUNTIME_KEY
+from components.zero_shot.backends import normalise
 
 # The background's vectors for one encoder and one background text, in the encoder's folder (`make setup`).
 BACKGROUND_FILE = "zero_shot_background.npz"

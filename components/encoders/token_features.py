@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from components import sentence_encoder
-from components.message_text import without_mark_runs_keeping_positions
+from components.encoders import sentence_encoder
+from components.languages.message_text import without_mark_runs_keeping_positions
 
 if TYPE_CHECKING:
-    from components.embedding_cache import EmbeddingCache
+    from components.encoders.embedding_cache import EmbeddingCache
 
 Span = Tuple[int, int]
 
@@ -79,16 +79,8 @@ def encode_with_pieces(model_name: str, texts: List[str], prompt: Optional[str],
 def encode_with_pieces_cached(cache: "EmbeddingCache", texts: List[str], layers: Sequence[int],
                               batch_size: int = 32) -> List[EncodedText]:
     """`encode_with_pieces` for training examples: texts already in the cache are read back, not encoded."""
-    kind = f"pieces{list(layers)}"
-    stored = cache.get_records(kind, texts)
-    missing = sorted({text for text, record in zip(texts, stored) if record is None})
-    sentence_encoder.logger.info(f"Encoding {len(missing)} new of {len(texts)} texts with their pieces "
-                                 f"({len(texts) - len(missing)} from the cache {cache.path}).")
-    if missing:
-        fresh = encode_with_pieces(cache.model_name, missing, cache.prompt, cache.runtime, layers, batch_size)
-        cache.put_records(kind, missing, [_to_bytes(encoded) for encoded in fresh])
-        by_text = dict(zip(missing, fresh))
-    return [by_text[text] if record is None else _from_bytes(record) for text, record in zip(texts, stored)]
+    return cache.through(f"pieces{list(layers)}", texts, lambda missing: encode_with_pieces(
+        cache.model_name, missing, cache.prompt, cache.runtime, layers, batch_size), _to_bytes, _from_bytes)
 
 
 def _to_bytes(encoded: EncodedText) -> bytes:

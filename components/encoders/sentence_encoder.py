@@ -1,4 +1,4 @@
-"""The frozen multilingual sentence encoder shared by our components (its disk cache: components/embedding_cache.py).
+"""The frozen multilingual sentence encoder shared by our components (its disk cache: components/encoders/embedding_cache.py).
 
 Not a graph component itself: the featurizer and the zero-shot fallback both
 need the same encoder, so it is loaded once per process here and shared.
@@ -17,9 +17,9 @@ from typing import List, Optional
 import numpy as np
 from rasa.shared.exceptions import RasaException
 
-from components import PROJECT_ROOT
-from components.message_text import MAX_COMBINING_MARKS, without_mark_runs
-from components.onnx_runtime import RUNTIMES, TORCH, use_onnx
+from components import project_path
+from components.encoders.onnx_runtime import RUNTIMES, TORCH, use_onnx
+from components.languages.message_text import MAX_COMBINING_MARKS, without_mark_runs
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +29,10 @@ EMBEDDED_ENCODER = "encoders/multilingual-e5-small"
 WORD_CENTRES_FILE = "word_centres.npy"
 _FINGERPRINT_PROBE = "Fingerprint probe: the quick brown fox / ខ្ញុំ / hızlı"
 # The encoder reads at most this many tokens of a message (its own limit is 512): a message costs in proportion
-# to its length (512 tokens: about 20 short messages), and no development text reaches 60 tokens (en/tr.valid.conll,
-# data/, training/everyday/train.yml, data/unlabelled/: 2,847 texts, 57 at most).
+# to its length, and no development text comes near it (docs/decisions/0005).
 MAX_TOKENS = 128
 # Characters kept before tokenizing: about MAX_TOKENS tokens in any script, and a bound on the tokenizer's own
-# work (the tokenizer took 44 ms for 10,000 emoji, 4.6 ms for 1,024).
+# work (docs/decisions/0005).
 MAX_CHARACTERS = 8 * MAX_TOKENS
 _LOADING = threading.Lock()  # one encoder load at a time may swap sentence-transformers' tokenizer loader
 
@@ -106,7 +105,7 @@ def word_centres(model_name: str) -> Optional[np.ndarray]:
 @lru_cache(maxsize=None)
 def last_layer_part(model_name: str, runtime: str = TORCH) -> slice:
     """Where the encoder's last layer sits in its output: the last block when it pools several layers."""
-    from components.layer_pooling import MultiLayerMeanPooling
+    from components.encoders.layer_pooling import MultiLayerMeanPooling
 
     for module in load_encoder(model_name, runtime):
         if isinstance(module, MultiLayerMeanPooling):
@@ -136,8 +135,8 @@ def _sentencepiece_tokenizer(folder: Path):
     """While sentence-transformers loads `folder`, its tokenizer is SentencePiece's own, when the folder ships one.
 
     transformers' AutoProcessor converts a SentencePiece model into a `tokenizers` trie: for XLM-R's 250k pieces
-    that took 2 s of every start (train, retrain, each server worker) and holds over 500 MB; SentencePiece's own
-    loads in 0.4 s and needs about 60 MB.
+    that cost seconds of every start (train, retrain, each server worker) and hundreds of MB; SentencePiece's own
+    loads in a fraction of that (docs/decisions/0004).
     """
     config_file = folder / "tokenizer_config.json"
     if not (folder / "tokenizer.model").exists() or not config_file.exists() or \
@@ -208,12 +207,8 @@ def _release_freed_memory() -> None:
 
 
 def local_folder(model_name: str) -> Optional[Path]:
-    """A relative folder is looked up from the working directory, then from the project root."""
-    for base in (Path.cwd(), PROJECT_ROOT):
-        candidate = base / model_name
-        if (candidate / "modules.json").exists():
-            return candidate
-    return None
+    """The sentence-transformers folder of that name (components.project_path), None for a hub name."""
+    return project_path(model_name, lambda folder: (folder / "modules.json").exists())
 
 
 @lru_cache(maxsize=None)

@@ -2,7 +2,7 @@
 message's language, with normalised values, in the shape of Rasa's DucklingEntityExtractor.
 
 `pyduckling-native-phihos` wraps Duckling 0.2.0.1 (no server), run in a child process that may die instead of
-the bot (components/duckling_process.py). Its quirks, handled here: `body` comes back garbled for non-ASCII text
+the bot (components/structured/duckling_process.py). Its quirks, handled here: `body` comes back garbled for non-ASCII text
 (the text is sliced by `start`/`end` instead), an unknown language silently becomes English (only
 DUCKLING_LANGUAGES are asked for), and a few false positives are dropped (`misread`). Its cost grows
 faster than the text (5 ms at 150 characters, 270 ms at 1,500), so it reads at most `max_characters`, in windows of
@@ -12,13 +12,13 @@ import re
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from components.duckling_process import DucklingProcess
+from components.structured.duckling_process import DucklingProcess
 
 # Duckling 0.2.0.1's languages (Duckling/Locale.hs), as ISO 639-1 codes.
 DUCKLING_LANGUAGES = frozenset(
     "af ar bg bn ca cs da de el en es et fa fi fr ga he hi hr hu id is it ja ka km kn ko lo ml mn my nb ne nl pl pt "
     "ro ru sk sv sw ta te th tr uk vi zh".split())
-# Those with rules for dates and times; the others fall back to dateparser (components/date_fallback.py).
+# Those with rules for dates and times; the others fall back to dateparser (components/structured/date_fallback.py).
 TIME_LANGUAGES = frozenset(
     "ar bg ca da de el en es fr ga he hr hu it ja ka ko nb nl pl pt ro ru sv tr uk vi zh".split())
 # fastText's codes that Duckling spells otherwise.
@@ -44,7 +44,7 @@ def duckling_language(language: Optional[str]) -> Optional[str]:
 def parse(text: str, language: str, dimensions: Sequence[str], timezone: str,
           reference_time: Optional[float] = None, max_characters: int = 256) -> List[Dict[str, Any]]:
     """Duckling's entities in `text[:max_characters]` for a language of DUCKLING_LANGUAGES (none when Duckling
-    failed on it: components/duckling_process.py)."""
+    failed on it: components/structured/duckling_process.py)."""
     text = text[:max_characters]
     readable = _UNREADABLE.sub(" ", text)  # Duckling panics on a NUL; the same length, so offsets hold
     pieces = windows(text)

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ class OnnxLayers(torch.nn.Module):
     """
 
     # sentence-transformers asks the model for its device at every call; without one it searches every attribute
-    # of every module for a tensor (0.2 ms of a 8 ms encode, throwaway A/B timing).
+    # of every module for a tensor (docs/decisions/0015).
     device = torch.device("cpu")
 
     def __init__(self, session, word_embeddings: np.ndarray, config) -> None:
@@ -66,11 +66,12 @@ class OnnxLayers(torch.nn.Module):
         return {"last_hidden_state": states[-1], "hidden_states": tuple(states) if len(states) > 1 else None}
 
 
-def new_session(path: Path):
+def new_session(path: Path, threads: Optional[int] = None):
+    """An ONNX Runtime session of the file, on `threads` threads (default: `session_threads()`)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = session_threads(), 1
+    options.intra_op_num_threads, options.inter_op_num_threads = threads or session_threads(), 1
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
@@ -110,7 +111,7 @@ def use_onnx(encoder, folder: Path, runtime: str, word_embeddings: np.ndarray) -
                                 "`make setup` does it for the embedded encoder)")
     session = new_session(checked_model_file(folder, runtime))
     # NumPy's BLAS threads woke for every small product after the encoder (the head, the zero-shot null) and
-    # waited for the cores the session's threads hold: parse median 15 -> 11 ms, p95 26 -> 12 ms at one thread.
+    # waited for the cores the session's threads hold (docs/decisions/0014).
     threadpool_limits(1, user_api="blas")
     transformer = encoder[0]
     transformer.model = OnnxLayers(session, word_embeddings, transformer.model.config)

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from rasa.shared.exceptions import InvalidConfigException
 
-from components import PROJECT_ROOT
+from components import project_path
 
 # The zero-shot step's default background (training/build_background.py writes it), from the project root.
 DEFAULT_BACKGROUND = "data/unlabelled/background.txt"
@@ -129,10 +129,10 @@ class HubnessCorrectedNull:
 
 
 def background_path(name: str) -> Path:
-    """A relative path is looked up from the working directory, then from the project root."""
-    for candidate in (Path(name), PROJECT_ROOT / name):
-        if candidate.is_file():
-            return candidate
+    """The background file (components.project_path), or a clear error."""
+    path = project_path(name)
+    if path:
+        return path
     raise InvalidConfigException(
         f"The zero-shot background file '{name}' does not exist. Give the zero-shot classifier's "
         "`background_texts` a text file of unlabelled sentences in many languages, one per line "

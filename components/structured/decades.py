@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import regex
 
-from components import duckling_parser
+from components.structured import duckling_parser
 
 # Digits of a decade with something after them: "70s", "80's", "1980s", "80er", "80'lerde".
 DIGIT_DECADE = regex.compile(r"(\d{2}|\d{3}0)(?=[\p{L}'’])")

@@ -4,7 +4,7 @@ Duckling 0.2.0.1 ends its whole process on some inputs (a Haskell runtime error:
 which in-process would take `rasa run` and every conversation down with it (docs/decisions/0060). Here the child
 dies instead: the message is read without Duckling, a warning is logged, and the next message starts a new
 child. A child that does not answer within `reply_seconds` is stopped the same way. The parent side is
-`DucklingProcess`; the child side is `serve()`, run as `python -m components.duckling_process`, which imports
+`DucklingProcess`; the child side is `serve()`, run as `python -m components.structured.duckling_process`, which imports
 nothing but Duckling.
 """
 import atexit
@@ -69,7 +69,7 @@ class DucklingProcess:
             environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
                 [str(PROJECT_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "components.duckling_process"], stdin=subprocess.PIPE,
+                [sys.executable, "-m", "components.structured.duckling_process"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, encoding="utf-8", errors="replace",
                 bufsize=1)
         return self._process

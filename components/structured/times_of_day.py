@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import regex
 
-from components.entity_spans import SPACELESS_ALPHABETS
+from components.structured.entity_spans import SPACELESS_ALPHABETS
 
 DAY = 24 * 3600
 ARABIC_VOWEL_MARKS = regex.compile(r"[\u064B-\u065F\u0670]")
