@@ -17,14 +17,14 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List
 
-from operations import benchmark, faults
+from operations import benchmark, faults, inbox_export_benchmark, inbox_replay
 from training import evaluate, language_id, zeroshot_benchmark
 from training.project import ROOT
 
 RESULTS = ROOT / "docs" / "results"
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"(<!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
-PLOTS = ("accuracy_by_language.png", "entities_by_language.png", "false_capture.png")
+PLOTS = ("accuracy_by_language.png", "entities_by_language.png", "false_capture.png", "before_after.png")
 NON_ENGLISH = ["tr", "de", "zh", "ar", "ja", "it", "da", "nl"]
 
 
@@ -65,6 +65,9 @@ TABLES: Dict[str, Callable[[Callable[[str], dict]], str]] = {
     "benchmark": lambda results: benchmark.table(results("benchmark")),
     "faults": lambda results: faults.table(results("faults")),
     "language-id": lambda results: language_id.table(results("language-id")),
+    "inbox-replay-everyday": lambda results: inbox_replay.table(results("inbox-replay-everyday")),
+    "inbox-replay-tr": lambda results: inbox_replay.table(results("inbox-replay-tr")),
+    "inbox-export": lambda results: inbox_export_benchmark.table(results("inbox-export")),
 }
 
 

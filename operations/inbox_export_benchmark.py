@@ -72,6 +72,12 @@ def timed_export(endpoints: Path, sheet: Path) -> dict:
     return {"seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024)}
 
 
+def table(report: dict) -> str:
+    lines = ["| conversations in the store | export, seconds | peak resident memory |", "|---|---|---|"]
+    lines += [f"| {int(size):,} | {row['seconds']} s | {row['peak_rss_mb']} MB |" for size, row in report.items()]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", default="1000,10000", help="store sizes, comma-separated")

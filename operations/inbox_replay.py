@@ -143,6 +143,18 @@ def run(args, folder: Path) -> dict:
             "macro_after": round(statistics.mean(results["after"][m] for m in macro), 4) if macro else None}
 
 
+def table(report: dict) -> str:
+    """Held-back accuracy per language, before and after one round (the macro mean's languages first)."""
+    languages = report["macro_languages"] + sorted(set(report["before"]) - set(report["macro_languages"]))
+    lines = ["| language (sentences) | before | after one round |", "|---|---|---|"]
+    lines += [f"| {lang} ({report['sentences'].get(lang, 0)}) | {report['before'][lang]:.3f} | "
+              f"{report['after'][lang]:.3f} |" for lang in languages]
+    lines.append(f"| macro mean of the languages with {MIN_SENTENCES}+ sentences | {report['macro_before']:.3f} | "
+                 f"{report['macro_after']:.3f} |")
+    return "\n".join(lines) + (f"\n\n{report['replayed']} sentences replayed, {report['labelled']} labelled from the "
+                               f"inbox, {report['held_back']} non-English sentences held back.")
+
+
 def plot(report: dict, path: Path) -> None:
     import matplotlib
 

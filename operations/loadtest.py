@@ -22,6 +22,7 @@ import random
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlparse
@@ -124,6 +125,16 @@ def tail_by_message(results: dict) -> dict:
                            for text, values in by_text.items()}}
 
 
+def warm_up(server: RasaServer, workers: int) -> None:
+    """Every worker loads its model and compiles what it compiles on its first messages; none of that is timed.
+    Sent over several connections at once, or one worker takes them all and another warms up under the load
+    (a TensorFlow pipeline's first parses cost seconds)."""
+    senders = [f"warm-up-{n}" for n in range(4 * workers)]
+    with ThreadPoolExecutor(len(senders)) as pool:
+        for _ in range(2):
+            list(pool.map(lambda sender: [server.say(sender, text) for text in MESSAGES], senders))
+
+
 def measure(model: Path, args, folder: Path) -> dict:
     """Serve `model` (with Redis when several workers), warm it up, run the load, read its memory."""
     redis = RedisServer(folder) if args.workers > 1 else None
@@ -131,8 +142,7 @@ def measure(model: Path, args, folder: Path) -> dict:
     server = RasaServer(model, folder, endpoints, env={"SANIC_WORKERS": str(args.workers)})
     try:
         server.wait_until_ready()
-        for text in MESSAGES:  # every worker loads its model on first use; do not time that
-            server.say("warm-up", text)
+        warm_up(server, args.workers)
         report = asyncio.run(run_load(f"{server.url}/webhooks/rest/webhook", args))
         report["workers"] = args.workers
         report["server_rss_mb"] = round(server.rss_mb())
