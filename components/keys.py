@@ -15,6 +15,9 @@ ENCODER_SPEC = "sentence_encoder"
 MODEL_NAME_KEY, PROMPT_KEY, RUNTIME_KEY, ORIGIN_KEY = "model_name", "prompt", "runtime", "origin"
 # Each `intent_ranking` entry names the classifier that produced it (the zero-shot step adds its own).
 CLASSIFIER_KEY = "classifier"
+# In a training example's metadata: the language its user wrote it in (`metadata: {language: km}`), written by
+# `python -m training.inbox import` for the messages a person labelled from real conversations.
+EXAMPLE_LANGUAGE = "language"
 # A training message may say how much it counts (augmented copies count less than the examples); default 1.
 SAMPLE_WEIGHT_KEY = "sample_weight"
 # Per word, the entity head's probability of each entity type: the StructuredEntityExtractor names a number or a

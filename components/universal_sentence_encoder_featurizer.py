@@ -16,19 +16,19 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import METADATA, METADATA_EXAMPLE, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.encoders.universal_sentence_encoder import EMBEDDED_USE, knows, load_universal_sentence_encoder
 from components.keys import LANGUAGE_CANDIDATES, MODEL_NAME_KEY, OPTIONAL_BODIES
+from components.languages.detection import example_language
 
 logger = logging.getLogger(__name__)
 
 LANGUAGES_KEY = "languages"
 # A training example may name its language in its metadata (`metadata: {language: km}`); without one it is taken
 # to be in the training data's language, which the body must know.
-EXAMPLE_LANGUAGE_KEY = "language"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -93,7 +93,7 @@ class UniversalSentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def _knows_example(self, message: Message) -> bool:
-        language = ((message.get(METADATA) or {}).get(METADATA_EXAMPLE) or {}).get(EXAMPLE_LANGUAGE_KEY)
+        language = example_language(message)
         return language is None or knows(self.languages, language)
 
     def _knows_message(self, message: Message) -> bool:

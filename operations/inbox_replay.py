@@ -1,16 +1,17 @@
 """Does the review inbox make the bot better? One round of it, end to end, on messages people wrote.
 
     python -m operations.inbox_replay --train training/everyday/train.yml --test training/everyday/test.csv \
-        --out reports/inbox-replay [--share 0.3] [--languages afr,kor] [--seed 0]
+        --out reports/inbox-replay [--share 0.3] [--languages afr,kor] [--seeds 0,1,2] [--config config.yml]
 
 A bot is trained on the English TRAIN file (config.yml's pipeline and policies, a domain of TRAIN's intents with
 English answers only). `--share` of TEST's non-English sentences, per language, is sent through `rasa run` over
 REST, one conversation each, into Rasa's SQL tracker store (SQLite); `python -m training.inbox export` writes the
 inbox; its rows are labelled with the sentences' gold intents (the stand-in for the bot's author);
 `python -m training.inbox import` adds them to the bot's data/nlu_reviewed.yml; the bot is trained again. The
-other sentences (never sent) and TEST's English ones are parsed by both models. Writes DIR/report.json (accuracy
-per language before and after, the macro mean over languages with at least MIN_SENTENCES sentences, the inbox's
-size) and DIR/before_after.png.
+other sentences (never sent) and TEST's English ones are parsed by both models. One round on each split that
+`--seeds` draws. Writes DIR/report.json (accuracy per language before and after, the macro mean over languages with
+at least MIN_SENTENCES sentences, the inbox's size: their means over the splits, and each split's with the
+sentences it still missed) and DIR/before_after.png.
 """
 import argparse
 import asyncio
@@ -19,6 +20,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import List
 
 import pandas as pd
 import yaml
@@ -46,8 +48,8 @@ def split(test: pd.DataFrame, share: float, seed: int) -> (pd.DataFrame, pd.Data
     return replayed, foreign.drop(replayed.index)
 
 
-def write_bot(train: pd.DataFrame, folder: Path) -> Path:
-    """config.yml, a domain of TRAIN's intents (answers in English only) with the `language` slot, and TRAIN."""
+def write_bot(train: pd.DataFrame, folder: Path, config: Path = CONFIG) -> Path:
+    """CONFIG (config.yml), a domain of TRAIN's intents (English answers only) with the `language` slot, and TRAIN."""
     names = rasa_safe_names(train["intent"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
@@ -64,22 +66,32 @@ def write_bot(train: pd.DataFrame, folder: Path) -> Path:
     (folder / "domain.yml").write_text(yaml.safe_dump(domain, allow_unicode=True, sort_keys=False), encoding="utf-8")
     (folder / "data" / "rules.yml").write_text(yaml.safe_dump({"version": "3.1", "rules": rules}, sort_keys=False),
                                                encoding="utf-8")
-    (folder / "config.yml").write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "config.yml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
     return folder
 
 
-def accuracy_by_language(model: Path, frames: pd.DataFrame, names: dict) -> dict:
-    """The share of each language's sentences whose best intent (other than nlu_fallback) is the gold one."""
+def predictions(model: Path, frames: pd.DataFrame, names: dict) -> pd.DataFrame:
+    """FRAMES with each sentence's best intent other than nlu_fallback (`predicted`) and whether it is the gold one."""
     from rasa.core.agent import Agent
 
     agent, loop = Agent.load(str(model)), asyncio.new_event_loop()
-    right = []
-    for text, intent in tqdm(zip(frames["text"], frames["intent"]), total=len(frames), desc="parsing", unit="msg"):
+    predicted = []
+    for text in tqdm(frames["text"], total=len(frames), desc="parsing", unit="msg"):
         ranking = [r for r in loop.run_until_complete(agent.parse_message(text))["intent_ranking"]
                    if r["name"] != "nlu_fallback"]
-        right.append(bool(ranking) and ranking[0]["name"] == names[intent])
-    scored = frames.assign(right=right)
+        predicted.append(ranking[0]["name"] if ranking else None)
+    return frames.assign(predicted=predicted, right=[p == names[i] for p, i in zip(predicted, frames["intent"])])
+
+
+def accuracy_by_language(scored: pd.DataFrame) -> dict:
     return {language: round(float(group["right"].mean()), 4) for language, group in scored.groupby("language")}
+
+
+def misses(scored: pd.DataFrame, names: dict) -> List[dict]:
+    """The non-English sentences still missed, to read what one round did not teach."""
+    missed = scored[~scored["right"] & ~scored["language"].isin(ENGLISH)]
+    return [{"language": row.language, "text": row.text, "intent": names[row.intent], "predicted": row.predicted}
+            for row in missed.itertuples()]
 
 
 def replay(server: RasaServer, replayed: pd.DataFrame) -> None:
@@ -102,17 +114,18 @@ def label(sheet: Path, gold: dict) -> int:
     return labelled
 
 
-def run(args, folder: Path) -> dict:
+def run(args, folder: Path, seed: int) -> dict:
+    """One round on the split that SEED draws."""
     train, test = load_examples(args.train), load_examples(args.test)
     if "language" not in test:
         test = test.assign(language=args.test_language)
     names = rasa_safe_names(train["intent"])
-    replayed, held_back = split(test, args.share, args.seed)
+    replayed, held_back = split(test, args.share, seed)
     if args.languages:
         wanted = args.languages.split(",")
         replayed, held_back = replayed[replayed["language"].isin(wanted)], held_back[held_back["language"].isin(wanted)]
     english = test[test["language"].isin(ENGLISH)]
-    bot, env = write_bot(train, folder / "bot"), training_env(folder)
+    bot, env = write_bot(train, folder / "bot", args.config), training_env(folder)
     rasa_train(bot, env)
     before = newest_model(bot)
     endpoints = folder / "endpoints.yml"
@@ -129,30 +142,57 @@ def run(args, folder: Path) -> dict:
     rasa_train(bot, env)
     after = newest_model(bot)
     scored = pd.concat([held_back, english])
-    results = {"before": accuracy_by_language(before, scored, names),
-               "after": accuracy_by_language(after, scored, names),
-               "replayed_after": accuracy_by_language(after, replayed, names)}  # the loop closed: learned
+    scored_before, scored_after = predictions(before, scored, names), predictions(after, scored, names)
+    results = {"before": accuracy_by_language(scored_before), "after": accuracy_by_language(scored_after),
+               "replayed_after": accuracy_by_language(predictions(after, replayed, names))}  # the loop closed
     counts = test["language"].value_counts().to_dict()
     macro = [language for language in results["before"] if language not in ENGLISH
              and counts.get(language, 0) >= MIN_SENTENCES]
-    return {"train": str(args.train), "test": str(args.test), "share": args.share, "seed": args.seed,
-            "replayed": len(replayed), "inbox_rows": len(load_workbook(sheet).worksheets[0]["A"]) - 1,
+    return {"train": str(args.train), "test": str(args.test), "config": args.config.name, "share": args.share,
+            "seed": seed, "replayed": len(replayed), "inbox_rows": len(load_workbook(sheet).worksheets[0]["A"]) - 1,
             "labelled": labelled, "held_back": len(held_back), "sentences": {k: int(v) for k, v in counts.items()},
-            **results, "macro_languages": macro,
-            "macro_before": round(statistics.mean(results["before"][m] for m in macro), 4) if macro else None,
-            "macro_after": round(statistics.mean(results["after"][m] for m in macro), 4) if macro else None}
+            **results, "macro_languages": macro, "macro_before": _macro(results["before"], macro),
+            "macro_after": _macro(results["after"], macro),
+            "missed_before": misses(scored_before, names), "missed_after": misses(scored_after, names)}
+
+
+def _macro(accuracies: dict, languages: List[str]):
+    return round(statistics.mean(accuracies[language] for language in languages), 4) if languages else None
+
+
+def combined(splits: List[dict]) -> dict:
+    """The rounds on several splits: each split's report under `splits`, and their means (a split of a few dozen
+    sentences moves the held-back figures by several points)."""
+    first = splits[0]
+
+    def mean_by_language(key: str) -> dict:
+        return {language: round(statistics.mean(split[key][language] for split in splits), 4)
+                for language in first[key]}
+
+    means = {key: mean_by_language(key) for key in ("before", "after", "replayed_after")}
+    return {**{key: first[key] for key in ("train", "test", "config", "share", "sentences", "macro_languages")},
+            "seeds": [split["seed"] for split in splits],
+            **{key: round(statistics.mean(split[key] for split in splits), 1)
+               for key in ("replayed", "inbox_rows", "labelled", "held_back")},
+            **means, "macro_before": _macro(means["before"], first["macro_languages"]),
+            "macro_after": _macro(means["after"], first["macro_languages"]), "splits": splits}
 
 
 def table(report: dict) -> str:
-    """Held-back accuracy per language, before and after one round (the macro mean's languages first)."""
+    """Held-back accuracy per language, before and after one round, the mean over the splits (the macro mean's
+    languages first; then each split's macro mean)."""
     languages = report["macro_languages"] + sorted(set(report["before"]) - set(report["macro_languages"]))
     lines = ["| language (sentences) | before | after one round |", "|---|---|---|"]
     lines += [f"| {lang} ({report['sentences'].get(lang, 0)}) | {report['before'][lang]:.3f} | "
               f"{report['after'][lang]:.3f} |" for lang in languages]
     lines.append(f"| macro mean of the languages with {MIN_SENTENCES}+ sentences | {report['macro_before']:.3f} | "
                  f"{report['macro_after']:.3f} |")
-    return "\n".join(lines) + (f"\n\n{report['replayed']} sentences replayed, {report['labelled']} labelled from the "
-                               f"inbox, {report['held_back']} non-English sentences held back.")
+    lines += [f"| (split {split['seed']}) | {split['macro_before']:.3f} | {split['macro_after']:.3f} |"
+              for split in report["splits"]] if len(report["splits"]) > 1 else []
+    seeds = ", ".join(map(str, report["seeds"]))
+    return "\n".join(lines) + (f"\n\nA split: {report['replayed']:.0f} sentences replayed, {report['labelled']:.0f} "
+                               f"labelled from the inbox, {report['held_back']:.0f} non-English sentences held back "
+                               f"(the mean of {len(report['splits'])} splits: seeds {seeds}).")
 
 
 def plot(report: dict, path: Path) -> None:
@@ -168,7 +208,8 @@ def plot(report: dict, path: Path) -> None:
     axis.bar([p + 0.2 for p in positions], [report["after"][lang] for lang in languages], 0.4, label="after one round")
     axis.set_xticks(list(positions), [f"{lang}\n({report['sentences'].get(lang, 0)})" for lang in languages])
     axis.set_ylabel("intent accuracy, held back")
-    axis.set_title(f"{Path(report['test']).name}: {report['labelled']} messages labelled from the inbox")
+    axis.set_title(f"{Path(report['test']).name}: {report['labelled']:.0f} messages labelled from the inbox "
+                   f"(mean of {len(report['splits'])} splits)")
     axis.set_ylim(0, 1.05)
     axis.legend(loc="lower right")
     figure.tight_layout()
@@ -183,11 +224,15 @@ def main(argv=None) -> int:
     parser.add_argument("--test-language", default="tr", help="the language of a TEST file that names none")
     parser.add_argument("--share", type=float, default=0.3, help="share of each language's sentences replayed")
     parser.add_argument("--languages", help="only these TEST languages (comma-separated), e.g. for a quick run")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0,1,2", help="one round on each of these splits (comma-separated)")
+    parser.add_argument("--config", type=Path, default=CONFIG, help="the bot's config.yml (default: the project's)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        report = run(args, Path(tmp))
+    splits = []
+    for seed in [int(seed) for seed in args.seeds.split(",")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            splits.append(run(args, Path(tmp), seed))
+    report = combined(splits)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     plot(report, args.out / "before_after.png")

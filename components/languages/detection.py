@@ -12,7 +12,7 @@ for (`answer_languages`).
 from dataclasses import dataclass
 from typing import Collection, Dict, List, Optional, Tuple
 
-from components.keys import LANGUAGE_SLOT
+from components.keys import EXAMPLE_LANGUAGE, LANGUAGE_SLOT
 from components.languages.message_text import without_mark_runs
 from components.languages.scripts import written_in
 
@@ -86,3 +86,10 @@ def detect_language(text: str, min_confidence: float = 0.2, answer_languages: Co
                 return Detection(language, score, f"'{language}' ({score:.2f}) is answerable, "
                                                   f"'{best}' ({best_score:.2f}) is not", found)
     return Detection(best, best_score, "most likely language", found)
+
+
+def example_language(message) -> Optional[str]:
+    """The language a training example's metadata names (None where it names none: an example the author wrote)."""
+    from rasa.shared.nlu.constants import METADATA, METADATA_EXAMPLE
+
+    return ((message.get(METADATA) or {}).get(METADATA_EXAMPLE) or {}).get(EXAMPLE_LANGUAGE)

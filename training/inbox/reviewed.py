@@ -14,6 +14,7 @@ from typing import Collection, List, Optional
 
 import yaml
 
+from components.keys import EXAMPLE_LANGUAGE
 from training.inbox.sheet import SheetError
 
 REVIEWED_FILE = "data/nlu_reviewed.yml"
@@ -92,7 +93,7 @@ def append_examples(path: Path, examples: List[Example]) -> int:
             document["nlu"].append(block)
         entry = {"text": example.text}
         if example.language:
-            entry["metadata"] = {"language": example.language}
+            entry["metadata"] = {EXAMPLE_LANGUAGE: example.language}
         block["examples"].append(entry)
         added += 1
     if added:
