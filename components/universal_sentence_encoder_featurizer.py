@@ -27,8 +27,6 @@ from components.languages.detection import example_language
 logger = logging.getLogger(__name__)
 
 LANGUAGES_KEY = "languages"
-# A training example may name its language in its metadata (`metadata: {language: km}`); without one it is taken
-# to be in the training data's language, which the body must know.
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -93,6 +91,7 @@ class UniversalSentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def _knows_example(self, message: Message) -> bool:
+        """An example without a language in its metadata is in the training data's language, which the body knows."""
         language = example_language(message)
         return language is None or knows(self.languages, language)
 
