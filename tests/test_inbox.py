@@ -39,17 +39,22 @@ CONVERSATIONS = [
 ]
 
 
-def fill(path, conversations=CONVERSATIONS):
-    """A SQLite store of Rasa's SQL tracker store with these conversations; returns its endpoints file."""
-    from rasa.core.tracker_store import SQLTrackerStore
+def fill(path, endpoints=None, conversations=CONVERSATIONS):
+    """A tracker store with these conversations, created from ENDPOINTS as `rasa run` creates it (default: a SQLite
+    store of Rasa's SQL tracker store); returns its endpoints file."""
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.core.utils import AvailableEndpoints
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
     from training.project import ROOT
 
+    if endpoints is None:
+        endpoints = path / "endpoints.yml"
+        endpoints.write_text(f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {path / 'conversations.db'}\n")
     domain = Domain.load(str(ROOT / "domain.yml"))
-    store = SQLTrackerStore(domain, dialect="sqlite", db=str(path / "conversations.db"))
+    store = TrackerStore.create(AvailableEndpoints.read_endpoints(str(endpoints)).tracker_store, domain)
 
     async def save():
         for sender, turns in conversations:
@@ -61,8 +66,6 @@ def fill(path, conversations=CONVERSATIONS):
             await store.save(tracker)
 
     asyncio.run(save())
-    endpoints = path / "endpoints.yml"
-    endpoints.write_text(f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {path / 'conversations.db'}\n")
     return endpoints
 
 
@@ -90,6 +93,40 @@ def test_the_inbox_lists_what_the_bot_did_not_understand_most_frequent_first(end
     assert "Şifremi unuttum, beni [phone] numarasından arayın" in texts  # masked
     everything = str(list(load_workbook(tmp_path / "inbox.xlsx").worksheets[0].values))
     assert "anna@example.com" not in everything and "0555 123 45 67" not in everything and "fifth" not in everything
+
+
+def test_the_inbox_reads_the_redis_store_that_make_serve_uses(endpoints, tmp_path):
+    """Rasa 3.6's Redis store lists its keys with their prefix: read as ids, every conversation came back empty."""
+    from operations.servers import RedisServer
+
+    redis = RedisServer(tmp_path)
+    try:
+        in_redis = fill(tmp_path, redis.endpoints_file(tmp_path / "endpoints.redis.yml"))
+        assert main(["export", "--endpoints", str(in_redis), "--out", str(tmp_path / "redis.xlsx")]) == 0
+    finally:
+        redis.stop()
+    main(["export", "--endpoints", str(endpoints), "--out", str(tmp_path / "sql.xlsx")])
+    assert sheet_rows(tmp_path / "redis.xlsx")[1] == sheet_rows(tmp_path / "sql.xlsx")[1] != []
+
+
+@pytest.mark.parametrize("problem, refusal", [
+    ("missing", "there is no endpoints file"),
+    ("broken YAML", "cannot be read"),
+    ("Redis not running", "Is it running"),
+    ("no conversations", "holds no conversations"),
+])
+def test_a_store_that_cannot_be_read_is_said_so_and_nothing_written(tmp_path, capsys, problem, refusal):
+    from operations.servers import free_port
+
+    endpoints = tmp_path / "endpoints.yml"
+    text = {"broken YAML": "tracker_store: [type: SQL\n",
+            "Redis not running": f"tracker_store:\n  type: redis\n  url: 127.0.0.1\n  port: {free_port()}\n",
+            "no conversations": f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp_path / 'empty.db'}\n"}
+    if problem in text:
+        endpoints.write_text(text[problem])
+    with pytest.raises(SystemExit) as stopped:
+        main(["export", "--endpoints", str(endpoints), "--out", str(tmp_path / "inbox.xlsx")])
+    assert refusal in str(stopped.value) and not (tmp_path / "inbox.xlsx").exists()
 
 
 def test_the_intent_column_offers_the_domains_intents(endpoints, tmp_path):
@@ -159,6 +196,15 @@ def test_a_row_that_cannot_be_an_example_is_refused_and_nothing_written(filled, 
     reviewed = tmp_path / "nlu_reviewed.yml"
     assert main(["import", str(path), "--out", str(reviewed)]) == 1
     assert refusal in capsys.readouterr().err and not reviewed.exists()
+
+
+@pytest.mark.parametrize("name, content", [("missing.xlsx", None), ("README.xlsx", "# not a sheet"),
+                                           ("inbox.csv", "text,intent\nhello,greet\n")])
+def test_a_file_that_is_not_an_inbox_sheet_is_refused(tmp_path, capsys, name, content):
+    if content is not None:
+        (tmp_path / name).write_text(content)
+    assert main(["import", str(tmp_path / name), "--out", str(tmp_path / "nlu_reviewed.yml")]) == 1
+    assert "cannot be read as an .xlsx sheet" in capsys.readouterr().err and not (tmp_path / "nlu_reviewed.yml").exists()
 
 
 def test_a_sheet_of_another_bot_is_refused(filled, tmp_path, capsys):

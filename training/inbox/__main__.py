@@ -22,7 +22,7 @@ from typing import Dict, Optional
 from tqdm import tqdm
 
 from components.languages.detection import answer_languages
-from training.inbox.conversations import stored_turns
+from training.inbox.conversations import conversation_ids, stored_turns
 from training.inbox.privacy import masked_rows
 from training.inbox.report import Tally, write_report
 from training.inbox.reviewed import REVIEWED_FILE, append_examples, labelled_examples
@@ -35,7 +35,13 @@ def load_store(endpoints: Path, domain):
     from rasa.core.tracker_store import TrackerStore
     from rasa.core.utils import AvailableEndpoints
 
-    config = AvailableEndpoints.read_endpoints(str(endpoints)).tracker_store
+    if not endpoints.is_file():
+        raise SystemExit(f"error: there is no endpoints file {endpoints}: give the one the bot runs with "
+                         "(e.g. endpoints.redis.yml, as `make serve` uses).")
+    try:
+        config = AvailableEndpoints.read_endpoints(str(endpoints)).tracker_store
+    except Exception as error:  # Rasa's YAML and schema errors
+        raise SystemExit(f"error: {endpoints} cannot be read ({error}); fix the file or give another.") from error
     if config is None:
         raise SystemExit(f"error: {endpoints} has no `tracker_store`: give the endpoints file the bot runs with "
                          "(e.g. endpoints.redis.yml, as `make serve` uses).")
@@ -44,8 +50,17 @@ def load_store(endpoints: Path, domain):
 
 async def read_conversations(args, domain, on_turns) -> int:
     """Calls `on_turns` with each stored conversation's turns; returns how many conversations there were."""
-    store = load_store(args.endpoints, domain)
-    keys = sorted(await store.keys())
+    try:
+        store = load_store(args.endpoints, domain)
+        keys = conversation_ids(store, await store.keys())
+    except SystemExit:
+        raise
+    except Exception as error:  # the store's own: Redis not running, a database file that cannot be opened...
+        raise SystemExit(f"error: the tracker store of {args.endpoints} cannot be read ({type(error).__name__}: "
+                         f"{error}). Is it running, and is this the endpoints file the bot runs with?") from error
+    if not keys:
+        raise SystemExit(f"error: the tracker store of {args.endpoints} holds no conversations: is this the "
+                         "endpoints file the bot runs with (`make serve`: endpoints.redis.yml)? Nothing was written.")
     languages = answer_languages(domain.responses)
     since = _timestamp(args.since)
     with tqdm(total=len(keys), desc="conversations", unit="conv") as progress:
@@ -56,6 +71,8 @@ async def read_conversations(args, domain, on_turns) -> int:
 
 
 def export(args) -> int:
+    if args.out.suffix.lower() != ".xlsx":
+        raise SystemExit(f"error: --out {args.out}: the inbox is a spreadsheet; give a file name ending in .xlsx.")
     domain = _domain(args.domain)
     rows: Dict[str, Row] = {}
     wanted = set(args.languages.split(",")) if args.languages else None

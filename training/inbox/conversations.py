@@ -104,6 +104,14 @@ def _similarity(first: str, second: str) -> float:
     return len(grams[0] & grams[1]) / max(1, len(grams[0] | grams[1]))
 
 
+def conversation_ids(store, keys) -> List[str]:
+    """The conversations' ids from a store's `keys()`: Rasa 3.6's Redis store lists its keys with their prefix,
+    which reading a conversation adds again (so every read found nothing); the SQL store lists bare ids."""
+    prefix = getattr(store, "key_prefix", None)
+    ids = [key.decode() if isinstance(key, bytes) else str(key) for key in keys]
+    return sorted(key[len(prefix):] if prefix and key.startswith(prefix) else key for key in ids)
+
+
 async def stored_turns(store, keys: List[str], answer_languages: Collection[str],
                        since: Optional[float] = None) -> AsyncIterator[List[Turn]]:
     """Each conversation's turns (from `since`, a timestamp), read CONCURRENT_READS conversations at a time."""

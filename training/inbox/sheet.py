@@ -6,6 +6,7 @@ entity markup. The hidden `About` sheet records the intents the sheet was made f
 bot is refused on import.
 """
 import datetime
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
@@ -98,8 +99,13 @@ def read_inbox(path: Path) -> (List[dict], Optional[List[str]]):
     """The first sheet's rows as {column: value} (with their row number under `row`), and the intents the sheet was
     made for (None when it does not say)."""
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
-    book = load_workbook(path, read_only=True)
+    try:
+        book = load_workbook(path, read_only=True)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidFileException) as error:
+        raise SheetError(f"{path} cannot be read as an .xlsx sheet ({error}); give the file that "
+                         "`python -m training.inbox export` wrote, saved as .xlsx.") from error
     rows = book.worksheets[0].iter_rows(values_only=True)
     header = [str(cell or "").strip() for cell in next(rows, [])]
     missing = [name for name in ("text", "intent", "annotated_text") if name not in header]
