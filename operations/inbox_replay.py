@@ -138,7 +138,8 @@ def run(args, folder: Path, seed: int) -> dict:
     sheet, domain = folder / "inbox.xlsx", str(bot / "domain.yml")
     inbox(["export", "--endpoints", str(endpoints), "--domain", domain, "--out", str(sheet), "--keep-pii"])
     labelled = label(sheet, {text.strip(): names[intent] for text, intent in zip(replayed["text"], replayed["intent"])})
-    inbox(["import", str(sheet), "--domain", domain, "--out", str(bot / "data" / "nlu_reviewed.yml")])
+    if inbox(["import", str(sheet), "--domain", domain, "--out", str(bot / "data" / "nlu_reviewed.yml")]) != 0:
+        raise RuntimeError("The labelled inbox was refused (the error above): the round cannot be measured.")
     rasa_train(bot, env)
     after = newest_model(bot)
     scored = pd.concat([held_back, english])

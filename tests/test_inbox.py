@@ -136,6 +136,7 @@ def test_the_intent_column_offers_the_domains_intents(endpoints, tmp_path):
     assert validation.type == "list" and "K2" in str(validation.sqref)
     listed = [row[0] for row in book["Intents"].iter_rows(values_only=True)]
     assert "book_table" in listed and "cancel_subscription" in listed and book["Intents"].sheet_state == "hidden"
+    assert "nlu_fallback" not in listed and "session_start" not in listed  # Rasa's own: nothing is an example
 
 
 def test_export_options_narrow_or_widen_the_inbox(endpoints, tmp_path):
@@ -186,6 +187,7 @@ def test_labelled_rows_become_examples_in_their_language_once(filled, tmp_path):
     (10, "book_a_flight", "Row 2: the intent 'book_a_flight' is not in the domain"),
     (11, "ខ្ញុំចង់កក់តុ[មួយ](party_size", "Row 2: `annotated_text` must be the row's text"),
     (11, "[ខ្ញុំចង់កក់តុមួយ](dish)", "Row 2: the entity dish is not in the domain"),
+    (10, "nlu_fallback", "Row 2: 'nlu_fallback' is Rasa's own intent"),
 ])
 def test_a_row_that_cannot_be_an_example_is_refused_and_nothing_written(filled, tmp_path, capsys, column, value,
                                                                         refusal):
@@ -205,6 +207,41 @@ def test_a_file_that_is_not_an_inbox_sheet_is_refused(tmp_path, capsys, name, co
         (tmp_path / name).write_text(content)
     assert main(["import", str(tmp_path / name), "--out", str(tmp_path / "nlu_reviewed.yml")]) == 1
     assert "cannot be read as an .xlsx sheet" in capsys.readouterr().err and not (tmp_path / "nlu_reviewed.yml").exists()
+
+
+def test_a_text_labelled_with_another_intent_than_before_is_refused(filled, tmp_path, capsys):
+    path, book = filled
+    reviewed = tmp_path / "nlu_reviewed.yml"
+    assert main(["import", str(path), "--out", str(reviewed)]) == 0
+    before = reviewed.read_text()
+    for row in book.worksheets[0].iter_rows(min_row=2):
+        if row[0].value == "ខ្ញុំចង់កក់តុមួយ":
+            row[10].value = "greet"
+    book.save(path)
+    assert main(["import", str(path), "--out", str(reviewed)]) == 1
+    assert "is already an example of book_table" in capsys.readouterr().err and reviewed.read_text() == before
+
+
+def test_examples_written_by_hand_in_rasas_text_style_are_kept(filled, tmp_path):
+    path, _ = filled
+    reviewed = tmp_path / "nlu_reviewed.yml"
+    reviewed.write_text('version: "3.1"\nnlu:\n- intent: book_table\n  examples: |\n    - a table for two\n')
+    assert main(["import", str(path), "--out", str(reviewed)]) == 0
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    texts = {m.get("text"): m.get("intent") for m in load_data(str(reviewed)).training_examples}
+    assert texts == {"a table for two": "book_table", "ខ្ញុំចង់កក់តុមួយ": "book_table", "where is my parcel": "track_order"}
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("call me on 0532 123 45 67", "call me on [phone]"), ("beni +90 555 123 4567 arayın", "beni [phone] arayın"),
+    ("write to bob@example.org", "write to [email]"), ("where is my order 12345678", "where is my order 12345678"),
+    ("time=2026-12-06T19:00:00.000+00:00", "time=2026-12-06T19:00:00.000+00:00"),
+])
+def test_emails_and_phone_numbers_are_masked_and_dates_and_order_numbers_are_not(text, shown):
+    from training.inbox.privacy import masked
+
+    assert masked(text) == shown
 
 
 def test_a_sheet_of_another_bot_is_refused(filled, tmp_path, capsys):

@@ -25,7 +25,7 @@ from components.languages.detection import answer_languages
 from training.inbox.conversations import conversation_ids, stored_turns
 from training.inbox.privacy import masked_rows
 from training.inbox.report import Tally, write_report
-from training.inbox.reviewed import REVIEWED_FILE, append_examples, labelled_examples
+from training.inbox.reviewed import REVIEWED_FILE, append_examples, labelled_examples, labels
 from training.inbox.sheet import Row, SheetError, aggregate, read_inbox, write_inbox
 from training.project import ROOT
 
@@ -82,7 +82,7 @@ def export(args) -> int:
         rows = masked_rows(rows)
     kept = sorted((row for row in rows.values() if row.count >= args.min_count),
                   key=lambda row: (-row.count, -row.last_seen))
-    write_inbox(kept, sorted(domain.intents), args.out)
+    write_inbox(kept, labels(domain.intents), args.out)
     print(f"Wrote {len(kept)} messages from {conversations} conversations to {args.out}: fill the `intent` column "
           f"(and `annotated_text` for entities), then `python -m training.inbox import {args.out}`.")
     return 0
@@ -92,11 +92,11 @@ def import_sheet(args) -> int:
     domain = _domain(args.domain)
     try:
         rows, sheet_intents = read_inbox(args.sheet)
-        examples = labelled_examples(rows, domain.intents, domain.entities, sheet_intents)
+        examples = labelled_examples(rows, labels(domain.intents), domain.entities, sheet_intents)
+        added = append_examples(args.out, examples)
     except SheetError as error:
         print(f"error: {error} Nothing was written.", file=sys.stderr)
         return 1
-    added = append_examples(args.out, examples)
     print(f"Added {added} new examples to {args.out} ({len(examples) - added} were there already, "
           f"{len(rows) - len(examples)} rows had no intent). Run `make train` to learn from them.")
     return 0
