@@ -97,7 +97,8 @@ chat: train
 
 # `make serve`: one Sanic worker per core, conversations and locks in a local Redis (endpoints.redis.yml).
 WORKERS ?= $(shell nproc)
-REDIS_PORT ?= 6379
+# The Redis the bot talks to is endpoints.redis.yml's (its tracker store's `port`): change it there.
+REDIS_PORT := $(shell awk '/^ *port:/ {print $$2; exit}' endpoints.redis.yml)
 
 serve: train redis
 	SANIC_WORKERS=$(WORKERS) $(RASA) run --credentials credentials.yml --endpoints endpoints.redis.yml
