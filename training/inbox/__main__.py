@@ -63,10 +63,18 @@ async def read_conversations(args, domain, on_turns) -> int:
                          "endpoints file the bot runs with (`make serve`: endpoints.redis.yml)? Nothing was written.")
     languages = answer_languages(domain.responses)
     since = _timestamp(args.since)
+    unread = 0
     with tqdm(total=len(keys), desc="conversations", unit="conv") as progress:
         async for turns in stored_turns(store, keys, languages, since):
-            on_turns(turns)
+            if turns is None:
+                unread += 1
+            else:
+                on_turns(turns)
             progress.update(1)
+    if unread == len(keys):
+        raise SystemExit(f"error: the tracker store of {args.endpoints} lists {len(keys)} conversations and none "
+                         f"could be read ({type(store).__name__} finds nothing under the ids it lists). Nothing "
+                         "was written.")
     return len(keys)
 
 

@@ -113,11 +113,15 @@ def conversation_ids(store, keys) -> List[str]:
 
 
 async def stored_turns(store, keys: List[str], answer_languages: Collection[str],
-                       since: Optional[float] = None) -> AsyncIterator[List[Turn]]:
-    """Each conversation's turns (from `since`, a timestamp), read CONCURRENT_READS conversations at a time."""
+                       since: Optional[float] = None) -> AsyncIterator[Optional[List[Turn]]]:
+    """Each conversation's turns (from `since`, a timestamp; None for one the store cannot find under its listed id),
+    read CONCURRENT_READS conversations at a time."""
     for start in range(0, len(keys), CONCURRENT_READS):
         trackers = await asyncio.gather(*(store.retrieve_full_tracker(key)
                                           for key in keys[start:start + CONCURRENT_READS]))
         for tracker in trackers:
-            turns = turns_of(tracker.events, answer_languages) if tracker is not None else []
+            if tracker is None:  # listed, but not found under its id
+                yield None
+                continue
+            turns = turns_of(tracker.events, answer_languages)
             yield [turn for turn in turns if since is None or turn.timestamp >= since]
