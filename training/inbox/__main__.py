@@ -45,19 +45,24 @@ def load_store(endpoints: Path, domain):
     if config is None:
         raise SystemExit(f"error: {endpoints} has no `tracker_store`: give the endpoints file the bot runs with "
                          "(e.g. endpoints.redis.yml, as `make serve` uses).")
-    return TrackerStore.create(config, domain)
+    try:
+        return TrackerStore.create(config, domain)
+    except Exception as error:  # the store's own: a database file that cannot be opened, a server that is down...
+        raise SystemExit(_unreachable(endpoints, error)) from error
+
+
+def _unreachable(endpoints: Path, error: Exception) -> str:
+    return (f"error: the tracker store of {endpoints} cannot be read ({type(error).__name__}: {error}). Is it "
+            "running, and is this the endpoints file the bot runs with?")
 
 
 async def read_conversations(args, domain, on_turns) -> int:
     """Calls `on_turns` with each stored conversation's turns; returns how many conversations there were."""
+    store = load_store(args.endpoints, domain)
     try:
-        store = load_store(args.endpoints, domain)
         keys = conversation_ids(store, await store.keys())
-    except SystemExit:
-        raise
-    except Exception as error:  # the store's own: Redis not running, a database file that cannot be opened...
-        raise SystemExit(f"error: the tracker store of {args.endpoints} cannot be read ({type(error).__name__}: "
-                         f"{error}). Is it running, and is this the endpoints file the bot runs with?") from error
+    except Exception as error:  # Redis creates its client lazily: a server that is down shows here
+        raise SystemExit(_unreachable(args.endpoints, error)) from error
     if not keys:
         raise SystemExit(f"error: the tracker store of {args.endpoints} holds no conversations: is this the "
                          "endpoints file the bot runs with (`make serve`: endpoints.redis.yml)? Nothing was written.")
