@@ -114,6 +114,7 @@ def test_the_inbox_reads_the_redis_store_that_make_serve_uses(endpoints, tmp_pat
     ("broken YAML", "cannot be read"),
     ("Redis not running", "Is it running"),
     ("no conversations", "holds no conversations"),
+    ("no database file", "which does not exist"),
 ])
 def test_a_store_that_cannot_be_read_is_said_so_and_nothing_written(tmp_path, capsys, problem, refusal):
     from operations.servers import free_port
@@ -121,12 +122,14 @@ def test_a_store_that_cannot_be_read_is_said_so_and_nothing_written(tmp_path, ca
     endpoints = tmp_path / "endpoints.yml"
     text = {"broken YAML": "tracker_store: [type: SQL\n",
             "Redis not running": f"tracker_store:\n  type: redis\n  url: 127.0.0.1\n  port: {free_port()}\n",
-            "no conversations": f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp_path / 'empty.db'}\n"}
+            "no conversations": f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp_path / 'empty.db'}\n",
+            "no database file": f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp_path / 'typo.db'}\n"}
+    (tmp_path / "empty.db").touch()  # SQLite's empty database
     if problem in text:
         endpoints.write_text(text[problem])
     with pytest.raises(SystemExit) as stopped:
         main(["export", "--endpoints", str(endpoints), "--out", str(tmp_path / "inbox.xlsx")])
-    assert refusal in str(stopped.value) and not (tmp_path / "inbox.xlsx").exists()
+    assert refusal in str(stopped.value) and not (tmp_path / "inbox.xlsx").exists() and not (tmp_path / "typo.db").exists()
 
 
 def test_the_intent_column_offers_the_domains_intents(endpoints, tmp_path):
@@ -206,7 +209,8 @@ def test_a_file_that_is_not_an_inbox_sheet_is_refused(tmp_path, capsys, name, co
     if content is not None:
         (tmp_path / name).write_text(content)
     assert main(["import", str(tmp_path / name), "--out", str(tmp_path / "nlu_reviewed.yml")]) == 1
-    assert "cannot be read as an .xlsx sheet" in capsys.readouterr().err and not (tmp_path / "nlu_reviewed.yml").exists()
+    refusal = capsys.readouterr().err
+    assert "cannot be read as an .xlsx sheet" in refusal and not (tmp_path / "nlu_reviewed.yml").exists()
 
 
 def test_a_text_labelled_with_another_intent_than_before_is_refused(filled, tmp_path, capsys):
@@ -222,6 +226,16 @@ def test_a_text_labelled_with_another_intent_than_before_is_refused(filled, tmp_
     assert "is already an example of book_table" in capsys.readouterr().err and reviewed.read_text() == before
 
 
+def test_a_text_the_training_data_gives_another_intent_is_refused(filled, tmp_path, capsys):
+    path, _ = filled
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "nlu.yml").write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n'
+                                               '    - where is my parcel\n')
+    reviewed = tmp_path / "nlu_reviewed.yml"
+    assert main(["import", str(path), "--out", str(reviewed), "--data", str(tmp_path / "data")]) == 1
+    assert "is already an example of greet" in capsys.readouterr().err and not reviewed.exists()
+
+
 def test_examples_written_by_hand_in_rasas_text_style_are_kept(filled, tmp_path):
     path, _ = filled
     reviewed = tmp_path / "nlu_reviewed.yml"
@@ -230,7 +244,8 @@ def test_examples_written_by_hand_in_rasas_text_style_are_kept(filled, tmp_path)
     from rasa.shared.nlu.training_data.loading import load_data
 
     texts = {m.get("text"): m.get("intent") for m in load_data(str(reviewed)).training_examples}
-    assert texts == {"a table for two": "book_table", "ខ្ញុំចង់កក់តុមួយ": "book_table", "where is my parcel": "track_order"}
+    assert texts == {"a table for two": "book_table", "ខ្ញុំចង់កក់តុមួយ": "book_table",
+                     "where is my parcel": "track_order"}
 
 
 @pytest.mark.parametrize("text, shown", [

@@ -25,7 +25,7 @@ from components.languages.detection import answer_languages
 from training.inbox.conversations import conversation_ids, stored_turns
 from training.inbox.privacy import masked_rows
 from training.inbox.report import Tally, write_report
-from training.inbox.reviewed import REVIEWED_FILE, append_examples, labelled_examples, labels
+from training.inbox.reviewed import REVIEWED_FILE, append_examples, labelled_examples, labels, training_texts
 from training.inbox.sheet import Row, SheetError, aggregate, read_inbox, write_inbox
 from training.project import ROOT
 
@@ -45,6 +45,11 @@ def load_store(endpoints: Path, domain):
     if config is None:
         raise SystemExit(f"error: {endpoints} has no `tracker_store`: give the endpoints file the bot runs with "
                          "(e.g. endpoints.redis.yml, as `make serve` uses).")
+    database = config.kwargs.get("db") if str(config.type).lower() == "sql" and \
+        config.kwargs.get("dialect") == "sqlite" else None
+    if database and not Path(database).is_file():  # SQLite would create an empty one and find nothing in it
+        raise SystemExit(f"error: {endpoints} names the SQLite database {database}, which does not exist: give the "
+                         "endpoints file the bot runs with.")
     try:
         return TrackerStore.create(config, domain)
     except Exception as error:  # the store's own: a database file that cannot be opened, a server that is down...
@@ -106,12 +111,13 @@ def import_sheet(args) -> int:
     try:
         rows, sheet_intents = read_inbox(args.sheet)
         examples = labelled_examples(rows, labels(domain.intents), domain.entities, sheet_intents)
-        added = append_examples(args.out, examples)
+        added = append_examples(args.out, examples, training_texts(args.data))
     except SheetError as error:
         print(f"error: {error} Nothing was written.", file=sys.stderr)
         return 1
+    learn = " Run `make train` to learn from them." if added else ""
     print(f"Added {added} new examples to {args.out} ({len(examples) - added} were there already, "
-          f"{len(rows) - len(examples)} rows had no intent). Run `make train` to learn from them.")
+          f"{len(rows) - len(examples)} rows had no intent).{learn}")
     return 0
 
 
@@ -155,6 +161,8 @@ def main(argv=None) -> int:
     back = commands.add_parser("import", parents=[with_domain], help="add a filled sheet's rows to the training data")
     back.add_argument("sheet", type=Path)
     back.add_argument("--out", type=Path, default=ROOT / REVIEWED_FILE)
+    back.add_argument("--data", type=Path, default=ROOT / "data", help="the bot's training data, whose texts keep "
+                      "their intents (a row that gives one another intent is refused)")
     tally = commands.add_parser("report", parents=[reading, with_domain], help="failure shares per language and day")
     tally.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)

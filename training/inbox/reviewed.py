@@ -11,7 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, List, Optional
+from typing import Collection, Dict, List, Optional
 
 import yaml
 
@@ -88,22 +88,32 @@ def _language(value) -> Optional[str]:
     return language if language and language != "und" else None
 
 
-def append_examples(path: Path, examples: List[Example]) -> int:
+def training_texts(folder: Path) -> Dict[str, str]:
+    """{text: intent} of the NLU examples in the bot's training data (the NLU files `rasa train` reads in FOLDER)."""
+    import rasa.shared.data
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    files = rasa.shared.data.get_data_files([str(folder)], rasa.shared.data.is_nlu_file) if folder.is_dir() else []
+    return {m.get("text").strip(): m.get("intent") for file in files for m in load_data(file).intent_examples}
+
+
+def append_examples(path: Path, examples: List[Example], labelled: Optional[Dict[str, str]] = None) -> int:
     """Adds the examples the file does not hold yet, under their intents; returns how many were added. Raises
-    SheetError, writing nothing, for a text the file (or the sheet) already gives another intent."""
+    SheetError, writing nothing, for a text the file, the rest of the training data (`labelled`, {text: intent}) or
+    a row above already gives another intent."""
     document = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     document = document or {"version": "3.1", "nlu": []}
     blocks = {block["intent"]: block for block in document.setdefault("nlu", []) if "intent" in block}
     for block in blocks.values():  # an author's hand-written block may list its examples as Rasa's `|` text
         block["examples"] = _entries(block.get("examples"))
     held = {(intent, _example_text(example)) for intent, block in blocks.items() for example in block["examples"]}
-    meaning = {_plain(text): intent for intent, text in held}
+    meaning = {**(labelled or {}), **{_plain(text): intent for intent, text in held}}
     added = 0
     for example in examples:
         known = meaning.setdefault(_plain(example.text), example.intent)
         if known != example.intent:
-            raise SheetError(f"Row {example.row}: '{_plain(example.text)}' is already an example of {known} (in {path} "
-                             "or a row above); label it the same, or change the other first.")
+            raise SheetError(f"Row {example.row}: '{_plain(example.text)}' is already an example of {known} (in the "
+                             "training data or a row above); label it the same, or change the other first.")
         if (example.intent, example.text) in held:
             continue
         held.add((example.intent, example.text))
