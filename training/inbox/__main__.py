@@ -15,6 +15,7 @@ each reason for review, as a table and a plot.
 import argparse
 import asyncio
 import datetime
+import os
 import sys
 from pathlib import Path
 from typing import Dict, Optional
@@ -144,7 +145,19 @@ def _timestamp(day: Optional[str]) -> Optional[float]:
         raise SystemExit(f"error: --since takes a date such as 2026-12-01, not '{day}'.")
 
 
+def _quiet_rasa() -> None:
+    """Rasa's own filter of the warnings it expects (its notice on every domain load) and SQLAlchemy's about Rasa
+    3.6's use of it: nothing the author of a bot can act on."""
+    import logging
+
+    from rasa.utils.common import configure_logging_and_warnings
+
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    configure_logging_and_warnings(logging.WARNING)
+
+
 def main(argv=None) -> int:
+    _quiet_rasa()
     parser = argparse.ArgumentParser(prog="python -m training.inbox", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     reading = argparse.ArgumentParser(add_help=False)
