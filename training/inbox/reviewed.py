@@ -1,11 +1,11 @@
 """The author's labels from an inbox sheet, checked and appended to data/nlu_reviewed.yml.
 
-Each labelled row becomes a training example of its intent, in its own language (the example's `metadata:
-{language: km}`), with its entities where `annotated_text` marks them. A row with an intent outside the domain,
-with markup that is not the row's text marked up, with an entity type outside the domain, with one of Rasa's own
-intents (`RASA_OWN_INTENTS`), with a text that the bot's training data or a row above gives another intent, or a
-sheet made for another bot's intents is refused, naming the row, and nothing is written. An example already in the file is not added
-twice, so importing the same sheet again changes nothing.
+Each labelled row becomes a training example of its intent, in its own language (the example's `metadata: {language:
+km}`), with its entities where `annotated_text` marks them. A row with an intent outside the domain, with markup
+that is not the row's text marked up, with an entity type outside the domain, with one of Rasa's own intents
+(`RASA_OWN_INTENTS`), with a text that the bot's training data or a row above gives another intent, or a sheet made
+for another bot's intents is refused, naming the row, and nothing is written. An example already in the file is not
+added twice, so importing the same sheet again changes nothing.
 """
 import os
 import tempfile
