@@ -66,7 +66,7 @@ USE_ENCODER := encoders/universal-sentence-encoder-multilingual-3
 BACKGROUND_VECTORS := $(ENCODER)/zero_shot_background.npz
 encoder: venv $(LANGUAGE_LAYER) $(ONNX_MODELS) $(INT8_CHECK) $(USE_ENCODER)/model.onnx $(BACKGROUND_VECTORS)
 
-$(BACKGROUND_VECTORS): $(INT8_CHECK) data/unlabelled/background.txt training/encode_background.py components/zero_shot/label_space.py
+$(BACKGROUND_VECTORS): $(INT8_CHECK) data/unlabelled/background.txt training/encode_background.py components/zero_shot/label_space.py components/zero_shot/background_null.py
 	$(PYTHON) -m training.encode_background --config config.yml
 
 $(USE_ENCODER)/model.onnx: training/build_use.py components/encoders/universal_sentence_encoder.py $(LOCK)

@@ -180,7 +180,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
         sentences = read_background(config[BACKGROUND_KEY])
         background = label_space.encode_background(sentences, self.encoder)
         self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
-        self._fit_bars(self.null.fit(self.vectors[: len(self.labels)]), sentences)
+        nearest = label_space.background_nearest(sentences, self.encoder)
+        self._fit_bars(self.null.fit(self.vectors[: len(self.labels)], nearest), sentences)
         logger.info(f"Zero-shot thresholds over {len(background)} background sentences: {self.thresholds}.")
 
     def _fit_nli_null(self) -> None:

@@ -40,7 +40,7 @@ def test_background_scores_leave_each_sentence_out_of_its_own_neighbours(backgro
     null = HubnessCorrectedNull(background, neighbours=1)
     others = background @ background.T
     np.fill_diagonal(others, -np.inf)
-    np.testing.assert_allclose(null.hubness(background, leave_out_self=True), others.max(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(null.nearest(background, 1, leave_out_self=True)[:, 0], others.max(axis=1), rtol=1e-5)
     assert np.allclose(null.hubness(background), 1.0)  # with itself in, every sentence's nearest is itself
 
 
@@ -51,7 +51,7 @@ def test_hubness_is_the_same_however_many_rows_are_compared_at_once(background, 
     np.fill_diagonal(similarity, -np.inf)
     left_out_by_hand = np.sort(similarity, axis=1)[:, -5:].mean(axis=1)
     monkeypatch.setattr("components.zero_shot.background_null.CHUNK_ROWS", 7)  # chunks that do not divide the 400 rows
-    np.testing.assert_allclose(null.hubness(background, leave_out_self=True), left_out_by_hand, rtol=1e-5)
+    np.testing.assert_allclose(null.nearest(background, 5, leave_out_self=True).mean(axis=1), left_out_by_hand, rtol=1e-5)
     np.testing.assert_allclose(null.hubness(background), by_hand, rtol=1e-5)
 
 
@@ -69,9 +69,24 @@ def test_thresholds_let_the_rate_of_background_through(background):
     null = HubnessCorrectedNull(background, neighbours=10)
     labels = unit(np.random.default_rng(4).normal(size=(2, 16)))
     null_scores = null.fit(labels)
-    own = null._csls(background, labels, null.hubness(background, leave_out_self=True))
+    own = null._csls(null.background, labels, null.nearest(null.background, 10, leave_out_self=True).mean(axis=1))
     np.testing.assert_allclose(null_scores, own, rtol=1e-5)
     assert (own > null_thresholds(null_scores, 0.05)).mean(axis=0) == pytest.approx([0.025, 0.025], abs=0.006)
+
+
+def test_nearest_cosines_computed_once_give_the_same_null_for_fewer_neighbours(background):
+    """`make setup` stores the background's nearest cosines, wider than the zero-shot step's `neighbours`: the
+    null fitted from them is the one fitted from nothing, to the last bit."""
+    labels = unit(np.random.default_rng(7).normal(size=(2, 16)))
+    null = HubnessCorrectedNull(background, neighbours=5)
+    stored = null.nearest(null.background, 32, leave_out_self=True)
+    assert (np.diff(stored, axis=1) <= 0).all()  # highest first
+    for neighbours in (1, 5, 10):
+        from_nothing = HubnessCorrectedNull(background, neighbours).fit(labels)
+        np.testing.assert_array_equal(HubnessCorrectedNull(background, neighbours).fit(labels, stored), from_nothing)
+    too_narrow = stored[:, :3]  # fewer than `neighbours`: computed anew
+    np.testing.assert_array_equal(HubnessCorrectedNull(background, 5).fit(labels, too_narrow),
+                                  HubnessCorrectedNull(background, 5).fit(labels))
 
 
 def test_a_message_like_the_label_is_above_its_null(background):

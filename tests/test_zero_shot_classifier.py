@@ -302,7 +302,7 @@ def test_the_background_is_encoded_once_per_encoder_at_setup(embedding_cache, en
     a training reads them instead of encoding 9,000 sentences; another background is encoded, and not mixed up."""
     from components.zero_shot import label_space
     from components.encoders.sentence_encoder import EMBEDDED_ENCODER
-    from components.zero_shot.background_null import DEFAULT_BACKGROUND, read_background
+    from components.zero_shot.background_null import DEFAULT_BACKGROUND, HubnessCorrectedNull, read_background
 
     encoder = {"model_name": EMBEDDED_ENCODER, "prompt": "query: ", "runtime": "onnx-int8"}
     sentences = read_background(DEFAULT_BACKGROUND)
@@ -312,3 +312,8 @@ def test_the_background_is_encoded_once_per_encoder_at_setup(embedding_cache, en
     other = label_space.encode_background(sentences[:20], {**encoder, "prompt": "passage: "})
     assert len(read()) == 20 and not np.allclose(other, stored[:20])
     np.testing.assert_allclose(label_space.encode_background(sentences[:20], encoder), stored[:20], atol=1e-5)
+    # with each sentence's nearest cosines to the rest, exactly as a training would compute them; none for another
+    null = HubnessCorrectedNull(stored, neighbours=10)
+    np.testing.assert_array_equal(label_space.background_nearest(sentences, encoder),
+                                  null.nearest(null.background, label_space.STORED_NEIGHBOURS, leave_out_self=True))
+    assert label_space.background_nearest(sentences[:20], encoder) is None

@@ -90,23 +90,30 @@ class HubnessCorrectedNull:
         self.neighbours = neighbours
         self.label_hubness = label_hubness
 
-    def hubness(self, vectors: np.ndarray, leave_out_self: bool = False) -> np.ndarray:
-        """Mean cosine of each (unit) vector to its nearest background sentences."""
+    def nearest(self, vectors: np.ndarray, neighbours: int, leave_out_self: bool = False) -> np.ndarray:
+        """(rows, neighbours): each (unit) vector's highest cosines with the background, highest first."""
         vectors = np.atleast_2d(vectors)
-        means = []
+        highest = []
         for start in range(0, len(vectors), CHUNK_ROWS):
             similarity = vectors[start : start + CHUNK_ROWS] @ self.background.T
             if leave_out_self:  # background sentences scored against the rest of the background
                 rows = np.arange(len(similarity))
                 similarity[rows, start + rows] = -np.inf
-            means.append(np.partition(similarity, -self.neighbours, axis=1)[:, -self.neighbours:].mean(axis=1))
-        return np.concatenate(means)
+            highest.append(-np.sort(-np.partition(similarity, -neighbours, axis=1)[:, -neighbours:], axis=1))
+        return np.concatenate(highest)
 
-    def fit(self, label_vectors: np.ndarray) -> np.ndarray:
+    def hubness(self, vectors: np.ndarray) -> np.ndarray:
+        """Mean cosine of each (unit) vector to its nearest background sentences."""
+        return self.nearest(vectors, self.neighbours).mean(axis=1)
+
+    def fit(self, label_vectors: np.ndarray, background_nearest: Optional[np.ndarray] = None) -> np.ndarray:
         """Null distribution of every label on the background itself (each sentence left out of its own
-        neighbourhood): the null scores (sentences, labels)."""
+        neighbourhood): the null scores (sentences, labels). `background_nearest`: the background's `nearest`
+        cosines to the rest of it, at least `neighbours` wide, where they were computed once (`make setup`)."""
         self.label_hubness = self.hubness(label_vectors)
-        return self._csls(self.background, label_vectors, self.hubness(self.background, leave_out_self=True))
+        if background_nearest is None or background_nearest.shape[1] < self.neighbours:
+            background_nearest = self.nearest(self.background, self.neighbours, leave_out_self=True)
+        return self._csls(self.background, label_vectors, background_nearest[:, : self.neighbours].mean(axis=1))
 
     def scores(self, vectors: np.ndarray, label_vectors: np.ndarray) -> np.ndarray:
         """(messages, labels) CSLS scores."""

@@ -17,9 +17,13 @@ from components.encoders import sentence_encoder
 from components.encoders.embedding_cache import EmbeddingCache
 from components.keys import ENCODER_SPEC, MODEL_NAME_KEY, ORIGIN_KEY, PROMPT_KEY, RUNTIME_KEY
 from components.zero_shot.backends import normalise
+from components.zero_shot.background_null import HubnessCorrectedNull
 
 # The background's vectors for one encoder and one background text, in the encoder's folder (`make setup`).
 BACKGROUND_FILE = "zero_shot_background.npz"
+# How many of each background sentence's nearest cosines `make setup` stores: the zero-shot step's `neighbours`
+# (10 by default) up to this many need no comparison of the background with itself at training.
+STORED_NEIGHBOURS = 50
 
 
 def featurizers_encoder(examples: List[Message], component: str) -> dict:
@@ -64,12 +68,25 @@ def encode_background(sentences: List[str], encoder: dict) -> np.ndarray:
     return project(cache.encode(sentences, batch_size=64), encoder)
 
 
+def background_nearest(sentences: List[str], encoder: dict) -> Optional[np.ndarray]:
+    """Each background sentence's highest cosines with the rest of the background (`HubnessCorrectedNull.nearest`,
+    STORED_NEIGHBOURS wide), as `make setup` stored them for these sentences; None where it did not."""
+    stored = _stored_background(encoder)
+    if stored is None or "nearest" not in stored or str(stored["key"]) != background_key(sentences, encoder):
+        return None
+    return stored["nearest"]
+
+
 def store_background(sentences: List[str], encoder: dict) -> Path:
-    """Encodes the background once for the encoder, into its folder: no training has to encode it again."""
+    """Encodes the background once for the encoder, into its folder, with each sentence's nearest cosines to the
+    rest of it: no training has to compute them again."""
     vectors = sentence_encoder.encode(encoder[MODEL_NAME_KEY], sentences, encoder[PROMPT_KEY], batch_size=64,
                                       show_progress=True, runtime=encoder[RUNTIME_KEY])
+    vectors = project(vectors, encoder)
+    null = HubnessCorrectedNull(vectors, neighbours=STORED_NEIGHBOURS)
+    nearest = null.nearest(null.background, STORED_NEIGHBOURS, leave_out_self=True)
     path = sentence_encoder.local_folder(encoder[MODEL_NAME_KEY]) / BACKGROUND_FILE
-    np.savez(path, key=background_key(sentences, encoder), vectors=project(vectors, encoder))
+    np.savez(path, key=background_key(sentences, encoder), vectors=vectors, nearest=nearest)
     return path
 
 
