@@ -3,7 +3,8 @@
 Measures, on the demo bot (a copy of config.yml, domain.yml and data/):
 - `train_seconds`: `rasa train` from nothing (empty embedding and Rasa caches);
 - `retrain_seconds`: `rasa train` again after adding one English intent with 10 examples;
-- `parse_ms`: parse latency in-process (Agent.parse_message), median and p95;
+- `parse_ms`: parse latency in-process (Agent.parse_message), median and p95, the bots' models loaded side by
+  side and timed in turn;
 - `server_rss_mb`: resident memory of a `rasa run` server after it has answered messages.
 and the same for the demo bot trained with `--baseline-config` (default training/baseline_config.yml:
 Rasa's default NLU pipeline, the project's policies), in the same run, under `baseline`; with `--variant-config
@@ -20,6 +21,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Dict, Tuple
 
 from operations.bot_copies import add_intent, baseline_project, copy_project, rasa_train, training_env
 from operations.servers import RasaServer
@@ -34,19 +36,23 @@ PARSE_MESSAGES = [
 ]
 
 
-def parse_latencies_ms(model: Path, rounds: int) -> list:
+def parse_latencies_ms(models: Dict[str, Path], rounds: int) -> Dict[str, list]:
+    """{bot: latencies} of the bots' models loaded side by side, a pass over the messages each in turn: a machine that
+    slows down for a while slows every bot down alike (docs/decisions/0052)."""
     from rasa.core.agent import Agent
 
-    agent = Agent.load(str(model))
+    agents = {name: Agent.load(str(model)) for name, model in models.items()}
     loop = asyncio.new_event_loop()
-    for text in PARSE_MESSAGES:  # warm-up
-        loop.run_until_complete(agent.parse_message(text))
-    latencies = []
-    for _ in range(rounds):
-        for text in PARSE_MESSAGES:
-            started = time.perf_counter()
+    for agent in agents.values():
+        for text in PARSE_MESSAGES:  # warm-up
             loop.run_until_complete(agent.parse_message(text))
-            latencies.append((time.perf_counter() - started) * 1000)
+    latencies = {name: [] for name in agents}
+    for _ in range(rounds):
+        for name, agent in agents.items():
+            for text in PARSE_MESSAGES:
+                started = time.perf_counter()
+                loop.run_until_complete(agent.parse_message(text))
+                latencies[name].append((time.perf_counter() - started) * 1000)
     return latencies
 
 
@@ -61,22 +67,32 @@ def server_rss_mb(model: Path, log_dir: Path) -> float:
         server.stop()
 
 
-def measure_bot(project: Path, folder: Path, rounds: int) -> dict:
+def train_bot(project: Path, folder: Path) -> Tuple[dict, Path]:
+    """The bot's training times, from nothing and after one new intent, and the model trained from nothing."""
     folder.mkdir(parents=True, exist_ok=True)
     env = training_env(folder)
     print(f"Training {project.name} from nothing...")
     first_train = rasa_train(project, env)
     model = newest_model(project)
-    print("Retraining after adding one English intent...")
+    print(f"Retraining {project.name} after adding one English intent...")
     add_intent(project)
     retrain = rasa_train(project, env)
-    print("Timing parses...")
-    latencies = parse_latencies_ms(model, rounds)
-    print("Measuring the memory of `rasa run`...")
-    return {"train_seconds": round(first_train, 1), "retrain_seconds": round(retrain, 1),
-            "parse_ms": {"median": round(statistics.median(latencies), 1), "p95": round(percentile(latencies, 95), 1),
-                         "n": len(latencies)},
-            "server_rss_mb": round(server_rss_mb(model, folder))}
+    return {"train_seconds": round(first_train, 1), "retrain_seconds": round(retrain, 1)}, model
+
+
+def measure_bots(projects: Dict[str, Path], folder: Path, rounds: int) -> Dict[str, dict]:
+    """Each bot trained, then their parses timed side by side, then each one's `rasa run` memory."""
+    reports, models = {}, {}
+    for name, project in projects.items():
+        reports[name], models[name] = train_bot(project, folder / f"{name}-caches")
+    print("Timing parses, the bots in turn...")
+    for name, latencies in parse_latencies_ms(models, rounds).items():
+        reports[name]["parse_ms"] = {"median": round(statistics.median(latencies), 1),
+                                     "p95": round(percentile(latencies, 95), 1), "n": len(latencies)}
+    for name, model in models.items():
+        print(f"Measuring the memory of `rasa run` ({name})...")
+        reports[name]["server_rss_mb"] = round(server_rss_mb(model, folder / f"{name}-caches"))
+    return reports
 
 
 def main(argv=None) -> None:
@@ -90,15 +106,15 @@ def main(argv=None) -> None:
     quiet_rasa_logs()
 
     with tempfile.TemporaryDirectory() as tmp:
-        ours = measure_bot(copy_project(Path(tmp, "ours")), Path(tmp, "ours-caches"), args.rounds)
-        baseline = measure_bot(baseline_project(args.baseline_config, Path(tmp, "baseline")),
-                               Path(tmp, "baseline-caches"), args.rounds)
-        report = {**ours, "baseline": baseline, "cpu_count": os.cpu_count()}
+        projects = {"ours": copy_project(Path(tmp, "ours")),
+                    "baseline": baseline_project(args.baseline_config, Path(tmp, "baseline"))}
         if args.variant_config:
-            variant = copy_project(Path(tmp, "variant"))
-            shutil.copy(args.variant_config, variant / "config.yml")
-            report["variant"] = {"config": args.variant_config.name,
-                                 **measure_bot(variant, Path(tmp, "variant-caches"), args.rounds)}
+            projects["variant"] = copy_project(Path(tmp, "variant"))
+            shutil.copy(args.variant_config, projects["variant"] / "config.yml")
+        bots = measure_bots(projects, Path(tmp), args.rounds)
+        report = {**bots["ours"], "baseline": bots["baseline"], "cpu_count": os.cpu_count()}
+        if args.variant_config:
+            report["variant"] = {"config": args.variant_config.name, **bots["variant"]}
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print("\n" + table(report))
 
