@@ -61,8 +61,8 @@ def describe(spec: dict, encoder: dict) -> np.ndarray:
 def encode_background(sentences: List[str], encoder: dict) -> np.ndarray:
     """The background's vectors: those `make setup` wrote into the encoder's folder for these sentences
     (training/encode_background.py), else encoded now, through the embedding cache."""
-    stored = _stored_background(encoder)
-    if stored is not None and str(stored["key"]) == background_key(sentences, encoder):
+    stored = _stored_background(sentences, encoder)
+    if stored is not None:
         return stored["vectors"]
     cache = EmbeddingCache(encoder[MODEL_NAME_KEY], encoder[PROMPT_KEY], runtime=encoder[RUNTIME_KEY])
     return project(cache.encode(sentences, batch_size=64), encoder)
@@ -71,10 +71,8 @@ def encode_background(sentences: List[str], encoder: dict) -> np.ndarray:
 def background_nearest(sentences: List[str], encoder: dict) -> Optional[np.ndarray]:
     """Each background sentence's highest cosines with the rest of the background (`HubnessCorrectedNull.nearest`,
     STORED_NEIGHBOURS wide), as `make setup` stored them for these sentences; None where it did not."""
-    stored = _stored_background(encoder)
-    if stored is None or "nearest" not in stored or str(stored["key"]) != background_key(sentences, encoder):
-        return None
-    return stored["nearest"]
+    stored = _stored_background(sentences, encoder)
+    return stored["nearest"] if stored is not None and "nearest" in stored.files else None
 
 
 def store_background(sentences: List[str], encoder: dict) -> Path:
@@ -98,6 +96,10 @@ def background_key(sentences: List[str], encoder: dict) -> str:
     return digest.hexdigest()[:20]
 
 
-def _stored_background(encoder: dict):
+def _stored_background(sentences: List[str], encoder: dict):
+    """What `make setup` stored for these sentences and this encoder (`store_background`), None where it did not."""
     folder = sentence_encoder.local_folder(encoder[MODEL_NAME_KEY])
-    return np.load(folder / BACKGROUND_FILE) if folder and (folder / BACKGROUND_FILE).exists() else None
+    if not folder or not (folder / BACKGROUND_FILE).exists():
+        return None
+    stored = np.load(folder / BACKGROUND_FILE)
+    return stored if str(stored["key"]) == background_key(sentences, encoder) else None
