@@ -178,9 +178,8 @@ class ZeroShotIntentClassifier(GraphComponent, IntentClassifier):
     def _fit_embedding_null(self) -> None:
         config = self.component_config
         sentences = read_background(config[BACKGROUND_KEY])
-        background = label_space.encode_background(sentences, self.encoder)
+        background, nearest = label_space.encode_background(sentences, self.encoder)
         self.null = HubnessCorrectedNull(background, config[NEIGHBOURS_KEY])
-        nearest = label_space.background_nearest(sentences, self.encoder)
         self._fit_bars(self.null.fit(self.vectors[: len(self.labels)], nearest), sentences)
         logger.info(f"Zero-shot thresholds over {len(background)} background sentences: {self.thresholds}.")
 

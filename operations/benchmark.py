@@ -14,6 +14,7 @@ Writes DIR/report.json and prints a table for the README.
 """
 import argparse
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -37,23 +38,30 @@ PARSE_MESSAGES = [
 
 
 def parse_latencies_ms(models: Dict[str, Path], rounds: int) -> Dict[str, list]:
-    """{bot: latencies} of the bots' models loaded side by side, a pass over the messages each in turn: a machine that
-    slows down for a while slows every bot down alike (docs/decisions/0052)."""
+    """{bot: latencies} of the bots' models loaded side by side, a pass over the messages each in turn, the order
+    rotated every round (a bot never always follows the one that warmed what they share): a machine that slows down
+    for a while slows every bot down alike (docs/decisions/0052)."""
     from rasa.core.agent import Agent
 
     agents = {name: Agent.load(str(model)) for name, model in models.items()}
     loop = asyncio.new_event_loop()
-    for agent in agents.values():
-        for text in PARSE_MESSAGES:  # warm-up
-            loop.run_until_complete(agent.parse_message(text))
-    latencies = {name: [] for name in agents}
-    for _ in range(rounds):
-        for name, agent in agents.items():
-            for text in PARSE_MESSAGES:
-                started = time.perf_counter()
+    try:
+        for agent in agents.values():
+            for text in PARSE_MESSAGES:  # warm-up
                 loop.run_until_complete(agent.parse_message(text))
-                latencies[name].append((time.perf_counter() - started) * 1000)
-    return latencies
+        latencies = {name: [] for name in agents}
+        names = list(agents)
+        for round_ in range(rounds):
+            for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+                for text in PARSE_MESSAGES:
+                    started = time.perf_counter()
+                    loop.run_until_complete(agents[name].parse_message(text))
+                    latencies[name].append((time.perf_counter() - started) * 1000)
+        return latencies
+    finally:
+        loop.close()
+        agents.clear()
+        gc.collect()  # the models' memory back before the servers' is measured
 
 
 def server_rss_mb(model: Path, log_dir: Path) -> float:

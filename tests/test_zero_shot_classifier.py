@@ -307,13 +307,14 @@ def test_the_background_is_encoded_once_per_encoder_at_setup(embedding_cache, en
     encoder = {"model_name": EMBEDDED_ENCODER, "prompt": "query: ", "runtime": "onnx-int8"}
     sentences = read_background(DEFAULT_BACKGROUND)
     read = lambda: [text for text in encoded_texts if not text.startswith("Fingerprint probe")]  # noqa: E731
-    stored = label_space.encode_background(sentences, encoder)
+    stored, nearest = label_space.encode_background(sentences, encoder)
     assert stored.shape == (len(sentences), 384) and read() == []
-    other = label_space.encode_background(sentences[:20], {**encoder, "prompt": "passage: "})
-    assert len(read()) == 20 and not np.allclose(other, stored[:20])
-    np.testing.assert_allclose(label_space.encode_background(sentences[:20], encoder), stored[:20], atol=1e-5)
-    # with each sentence's nearest cosines to the rest, exactly as a training would compute them; none for another
+    other, none = label_space.encode_background(sentences[:20], {**encoder, "prompt": "passage: "})
+    assert len(read()) == 20 and not np.allclose(other, stored[:20]) and none is None
+    again, none = label_space.encode_background(sentences[:20], encoder)
+    np.testing.assert_allclose(again, stored[:20], atol=1e-5)
+    assert none is None  # the nearest cosines of 20 sentences are not those of the whole background
+    # with each sentence's nearest cosines to the rest, exactly as a training would compute them
     null = HubnessCorrectedNull(stored, neighbours=10)
-    np.testing.assert_array_equal(label_space.background_nearest(sentences, encoder),
-                                  null.nearest(null.background, label_space.STORED_NEIGHBOURS, leave_out_self=True))
-    assert label_space.background_nearest(sentences[:20], encoder) is None
+    np.testing.assert_array_equal(nearest, null.nearest(null.background, label_space.STORED_NEIGHBOURS,
+                                                        leave_out_self=True))

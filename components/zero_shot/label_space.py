@@ -6,7 +6,7 @@ head's full features, docs/decisions/0040-descriptions-on-last-layer-only.md).
 """
 import hashlib
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 from rasa.shared.exceptions import InvalidConfigException
@@ -58,21 +58,17 @@ def describe(spec: dict, encoder: dict) -> np.ndarray:
     return project(encoded, encoder).mean(axis=0)
 
 
-def encode_background(sentences: List[str], encoder: dict) -> np.ndarray:
-    """The background's vectors: those `make setup` wrote into the encoder's folder for these sentences
-    (training/encode_background.py), else encoded now, through the embedding cache."""
-    stored = _stored_background(sentences, encoder)
-    if stored is not None:
-        return stored["vectors"]
+def encode_background(sentences: List[str], encoder: dict) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """The background's vectors and each sentence's highest cosines with the rest of it (`HubnessCorrectedNull.nearest`,
+    STORED_NEIGHBOURS wide): those `make setup` wrote into the encoder's folder for these sentences
+    (training/encode_background.py), else the vectors encoded now, through the embedding cache, and no cosines."""
+    folder = sentence_encoder.local_folder(encoder[MODEL_NAME_KEY])
+    if folder and (folder / BACKGROUND_FILE).exists():
+        with np.load(folder / BACKGROUND_FILE) as stored:
+            if str(stored["key"]) == background_key(sentences, encoder):
+                return stored["vectors"], stored["nearest"] if "nearest" in stored.files else None
     cache = EmbeddingCache(encoder[MODEL_NAME_KEY], encoder[PROMPT_KEY], runtime=encoder[RUNTIME_KEY])
-    return project(cache.encode(sentences, batch_size=64), encoder)
-
-
-def background_nearest(sentences: List[str], encoder: dict) -> Optional[np.ndarray]:
-    """Each background sentence's highest cosines with the rest of the background (`HubnessCorrectedNull.nearest`,
-    STORED_NEIGHBOURS wide), as `make setup` stored them for these sentences; None where it did not."""
-    stored = _stored_background(sentences, encoder)
-    return stored["nearest"] if stored is not None and "nearest" in stored.files else None
+    return project(cache.encode(sentences, batch_size=64), encoder), None
 
 
 def store_background(sentences: List[str], encoder: dict) -> Path:
@@ -94,12 +90,3 @@ def background_key(sentences: List[str], encoder: dict) -> str:
                                                          encoder[RUNTIME_KEY]).encode())
     digest.update("\n".join(sentences).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:20]
-
-
-def _stored_background(sentences: List[str], encoder: dict):
-    """What `make setup` stored for these sentences and this encoder (`store_background`), None where it did not."""
-    folder = sentence_encoder.local_folder(encoder[MODEL_NAME_KEY])
-    if not folder or not (folder / BACKGROUND_FILE).exists():
-        return None
-    stored = np.load(folder / BACKGROUND_FILE)
-    return stored if str(stored["key"]) == background_key(sentences, encoder) else None
