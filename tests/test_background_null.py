@@ -87,6 +87,9 @@ def test_nearest_cosines_computed_once_give_the_same_null_for_fewer_neighbours(b
     for neighbours in (1, 5, 10):
         from_nothing = HubnessCorrectedNull(background, neighbours).fit(labels)
         np.testing.assert_array_equal(HubnessCorrectedNull(background, neighbours).fit(labels, stored), from_nothing)
+    # read, not recomputed: background sentences that seem 0.5 less close to everything score 0.5 higher
+    np.testing.assert_allclose(HubnessCorrectedNull(background, 5).fit(labels, stored - 0.5),
+                               HubnessCorrectedNull(background, 5).fit(labels) + 0.5, atol=1e-6)
     too_narrow = stored[:, :3]  # fewer than `neighbours`: computed anew
     np.testing.assert_array_equal(HubnessCorrectedNull(background, 5).fit(labels, too_narrow),
                                   HubnessCorrectedNull(background, 5).fit(labels))
