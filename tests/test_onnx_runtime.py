@@ -116,3 +116,27 @@ def test_int8_checked_on_another_cpu_says_to_check_again(tmp_path, caplog):
                                         "lowest_cosine": 0.995, "runtime": ONNX_INT8})
     assert checked_model_file(elsewhere, ONNX_INT8) == elsewhere / MODEL_FILES[ONNX_INT8]
     assert "run `make setup` here" in caplog.text
+
+
+def test_a_model_without_token_types_runs_in_onnx_runtime(tmp_path):
+    """MPNet (all-mpnet-base-v2 and its kin) takes no token types: its export has no such input, and the layers
+    are fed only the inputs the graph declares."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import MPNetConfig, MPNetModel, MPNetTokenizerFast
+
+    from training import export_onnx
+
+    vocab = ["<s>", "<pad>", "</s>", "[UNK]", "<mask>"] + list("abcdefghijklmnopqrstuvwxyz") + ["set", "an", "alarm"]
+    torch.manual_seed(0)
+    MPNetModel(MPNetConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64)).save_pretrained(tmp_path / "mpnet")
+    MPNetTokenizerFast(vocab={word: i for i, word in enumerate(vocab)}).save_pretrained(tmp_path / "mpnet")
+    model = tmp_path / "model"
+    SentenceTransformer(modules=[Transformer(str(tmp_path / "mpnet")), Pooling(32)]).save(str(model))
+    export_onnx.main(["--model", str(model)])
+    texts = ["set an alarm", "alarm", "a b c"]
+    exported = sentence_encoder.encode(str(model), texts, None, batch_size=8, runtime=ONNX)
+    eager = sentence_encoder.encode(str(model), texts, None, batch_size=8, runtime="torch")
+    assert np.einsum("ij,ij->i", eager, exported).min() >= FLOOR[ONNX]

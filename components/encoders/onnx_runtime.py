@@ -52,6 +52,8 @@ class OnnxLayers(torch.nn.Module):
         self.word_embeddings = word_embeddings
         self.config = config
         self.outputs = [output.name for output in session.get_outputs()]
+        # Models without token types (MPNet, RoBERTa-like exports) leave that input out of the graph.
+        self.inputs = {node.name for node in session.get_inputs()}
 
     def forward(self, input_ids, attention_mask, token_type_ids=None, **kwargs) -> Dict[str, object]:
         ids, mask = input_ids.numpy(), attention_mask.numpy().astype(np.int64)
@@ -60,6 +62,7 @@ class OnnxLayers(torch.nn.Module):
         for row, length in enumerate(mask.sum(axis=1)):
             feeds = {"inputs_embeds": np.ascontiguousarray(self.word_embeddings[ids[row:row + 1, :length]], np.float32),
                      "attention_mask": mask[row:row + 1, :length], "token_type_ids": types[row:row + 1, :length].astype(np.int64)}
+            feeds = {name: value for name, value in feeds.items() if name in self.inputs}
             for state, output in zip(states, self.session.run(self.outputs, feeds)):
                 state[row, :length] = output[0]
         states = [torch.from_numpy(state) for state in states]
