@@ -1,7 +1,8 @@
 """Does the review inbox make the bot better? One round of it, end to end, on messages people wrote.
 
     python -m operations.inbox_replay --train training/everyday/train.yml --test training/everyday/test.csv \
-        --out reports/inbox-replay [--share 0.3] [--languages afr,kor] [--seeds 0,1,2] [--config config.yml]
+        --out reports/inbox-replay [--share 0.3] [--languages afr,kor] [--seeds 0,1,2] [--head-seeds 42,43,44] \
+        [--config config.yml]
 
 A bot is trained on the English TRAIN file (config.yml's pipeline and policies, a domain of TRAIN's intents with
 English answers only). `--share` of TEST's non-English sentences, per language, is sent through `rasa run` over
@@ -9,9 +10,10 @@ REST, one conversation each, into Rasa's SQL tracker store (SQLite); `python -m 
 inbox; its rows are labelled with the sentences' gold intents (the stand-in for the bot's author);
 `python -m training.inbox import` adds them to the bot's data/nlu_reviewed.yml; the bot is trained again. The
 other sentences (never sent) and TEST's English ones are parsed by both models. One round on each split that
-`--seeds` draws. Writes DIR/report.json (accuracy per language before and after, the macro mean over languages with
-at least MIN_SENTENCES sentences, the inbox's size: their means over the splits, and each split's with the
-sentences it still missed) and DIR/before_after.png.
+`--seeds` draws, with each of `--head-seeds` as the intent head's `random_seed` (default: config.yml's), which moves
+the gain as much as the split does (docs/decisions/0073). Writes DIR/report.json (accuracy per language before and
+after, the macro mean over languages with at least MIN_SENTENCES sentences, the inbox's size: their means over the
+runs, and each run's with the sentences it still missed) and DIR/before_after.png.
 """
 import argparse
 import asyncio
@@ -20,13 +22,15 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import pandas as pd
 import yaml
 from openpyxl import load_workbook
 from tqdm import tqdm
 
+from components.heads.dense_head import RANDOM_SEED_KEY
+from components.keras_intent_classifier import KerasIntentClassifier
 from components.zero_shot_classifier import LABELS_KEY, ZeroShotIntentClassifier
 from operations.bot_copies import rasa_train, training_env
 from operations.servers import RasaServer
@@ -48,8 +52,9 @@ def split(test: pd.DataFrame, share: float, seed: int) -> (pd.DataFrame, pd.Data
     return replayed, foreign.drop(replayed.index)
 
 
-def write_bot(train: pd.DataFrame, folder: Path, config: Path = CONFIG) -> Path:
-    """CONFIG (config.yml), a domain of TRAIN's intents (English answers only) with the `language` slot, and TRAIN."""
+def write_bot(train: pd.DataFrame, folder: Path, config: Path = CONFIG, head_seed: Optional[int] = None) -> Path:
+    """CONFIG (config.yml; the intent head's seed set to HEAD_SEED if given), a domain of TRAIN's intents (English
+    answers only) with the `language` slot, and TRAIN."""
     names = rasa_safe_names(train["intent"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
@@ -66,8 +71,21 @@ def write_bot(train: pd.DataFrame, folder: Path, config: Path = CONFIG) -> Path:
     (folder / "domain.yml").write_text(yaml.safe_dump(domain, allow_unicode=True, sort_keys=False), encoding="utf-8")
     (folder / "data" / "rules.yml").write_text(yaml.safe_dump({"version": "3.1", "rules": rules}, sort_keys=False),
                                                encoding="utf-8")
-    (folder / "config.yml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "config.yml").write_text(config.read_text(encoding="utf-8") if head_seed is None
+                                       else with_head_seed(config, head_seed), encoding="utf-8")
     return folder
+
+
+def with_head_seed(config: Path, seed: int) -> str:
+    """CONFIG's text with the KerasIntentClassifier's `random_seed` set to SEED."""
+    content = yaml.safe_load(config.read_text(encoding="utf-8"))
+    content["pipeline"] = [{**component, RANDOM_SEED_KEY: seed} if _is_intent_head(component) else component
+                           for component in content["pipeline"]]
+    return yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
+
+
+def _is_intent_head(component: dict) -> bool:
+    return str(component.get("name", "")).split(".")[-1] == KerasIntentClassifier.__name__
 
 
 def predictions(model: Path, frames: pd.DataFrame, names: dict) -> pd.DataFrame:
@@ -114,8 +132,8 @@ def label(sheet: Path, gold: dict) -> int:
     return labelled
 
 
-def run(args, folder: Path, seed: int) -> dict:
-    """One round on the split that SEED draws."""
+def run(args, folder: Path, seed: int, head_seed: Optional[int] = None) -> dict:
+    """One round on the split that SEED draws, the intent head seeded with HEAD_SEED (default: the config's)."""
     train, test = load_examples(args.train), load_examples(args.test)
     if "language" not in test:
         test = test.assign(language=args.test_language)
@@ -125,7 +143,7 @@ def run(args, folder: Path, seed: int) -> dict:
         wanted = args.languages.split(",")
         replayed, held_back = replayed[replayed["language"].isin(wanted)], held_back[held_back["language"].isin(wanted)]
     english = test[test["language"].isin(ENGLISH)]
-    bot, env = write_bot(train, folder / "bot", args.config), training_env(folder)
+    bot, env = write_bot(train, folder / "bot", args.config, head_seed), training_env(folder)
     rasa_train(bot, env)
     before = newest_model(bot)
     endpoints = folder / "endpoints.yml"
@@ -150,7 +168,8 @@ def run(args, folder: Path, seed: int) -> dict:
     macro = [language for language in results["before"] if language not in ENGLISH
              and counts.get(language, 0) >= MIN_SENTENCES]
     return {"train": str(args.train), "test": str(args.test), "config": args.config.name, "share": args.share,
-            "seed": seed, "replayed": len(replayed), "inbox_rows": len(load_workbook(sheet).worksheets[0]["A"]) - 1,
+            "seed": seed, "head_seed": head_seed, "replayed": len(replayed),
+            "inbox_rows": len(load_workbook(sheet).worksheets[0]["A"]) - 1,
             "labelled": labelled, "held_back": len(held_back), "sentences": {k: int(v) for k, v in counts.items()},
             **results, "macro_languages": macro, "macro_before": _macro(results["before"], macro),
             "macro_after": _macro(results["after"], macro),
@@ -162,8 +181,8 @@ def _macro(accuracies: dict, languages: List[str]):
 
 
 def combined(splits: List[dict]) -> dict:
-    """The rounds on several splits: each split's report under `splits`, and their means (a split of a few dozen
-    sentences moves the held-back figures by several points)."""
+    """The rounds on several splits (and head seeds): each run's report under `splits`, and their means (a split of
+    a few dozen sentences, or another head seed, moves the held-back figures by several points)."""
     first = splits[0]
 
     def mean_by_language(key: str) -> dict:
@@ -172,7 +191,8 @@ def combined(splits: List[dict]) -> dict:
 
     means = {key: mean_by_language(key) for key in ("before", "after", "replayed_after")}
     return {**{key: first[key] for key in ("train", "test", "config", "share", "sentences", "macro_languages")},
-            "seeds": [split["seed"] for split in splits],
+            "seeds": sorted({split["seed"] for split in splits}),
+            "head_seeds": sorted({split.get("head_seed") for split in splits}, key=str),
             **{key: round(statistics.mean(split[key] for split in splits), 1)
                for key in ("replayed", "inbox_rows", "labelled", "held_back")},
             **means, "macro_before": _macro(means["before"], first["macro_languages"]),
@@ -188,12 +208,22 @@ def table(report: dict) -> str:
               f"{report['after'][lang]:.3f} |" for lang in languages]
     lines.append(f"| macro mean of the languages with {MIN_SENTENCES}+ sentences | {report['macro_before']:.3f} | "
                  f"{report['macro_after']:.3f} |")
-    lines += [f"| (split {split['seed']}) | {split['macro_before']:.3f} | {split['macro_after']:.3f} |"
+    lines += [f"| ({_run_name(split)}) | {split['macro_before']:.3f} | {split['macro_after']:.3f} |"
               for split in report["splits"]] if len(report["splits"]) > 1 else []
-    seeds = ", ".join(map(str, report["seeds"]))
     return "\n".join(lines) + (f"\n\nA split: {report['replayed']:.0f} sentences replayed, {report['labelled']:.0f} "
                                f"labelled from the inbox, {report['held_back']:.0f} non-English sentences held back "
-                               f"(the mean of {len(report['splits'])} splits: seeds {seeds}).")
+                               f"(the mean of {_runs_name(report)}).")
+
+
+def _run_name(split: dict) -> str:
+    head_seed = split.get("head_seed")
+    return f"split {split['seed']}" + ("" if head_seed is None else f", head seed {head_seed}")
+
+
+def _runs_name(report: dict) -> str:
+    splits = f"{len(report['seeds'])} splits: seeds {', '.join(map(str, report['seeds']))}"
+    head_seeds = [seed for seed in report.get("head_seeds", [None]) if seed is not None]
+    return splits + (f"; intent head seeds {', '.join(map(str, head_seeds))}" if head_seeds else "")
 
 
 def plot(report: dict, path: Path) -> None:
@@ -210,7 +240,7 @@ def plot(report: dict, path: Path) -> None:
     axis.set_xticks(list(positions), [f"{lang}\n({report['sentences'].get(lang, 0)})" for lang in languages])
     axis.set_ylabel("intent accuracy, held back")
     axis.set_title(f"{Path(report['test']).name}: {report['labelled']:.0f} messages labelled from the inbox "
-                   f"(mean of {len(report['splits'])} splits)")
+                   f"(mean of {len(report['splits'])} runs)")
     axis.set_ylim(0, 1.05)
     axis.legend(loc="lower right")
     figure.tight_layout()
@@ -227,12 +257,16 @@ def main(argv=None) -> int:
     parser.add_argument("--languages", help="only these TEST languages (comma-separated), e.g. for a quick run")
     parser.add_argument("--seeds", default="0,1,2", help="one round on each of these splits (comma-separated)")
     parser.add_argument("--config", type=Path, default=CONFIG, help="the bot's config.yml (default: the project's)")
+    parser.add_argument("--head-seeds", help="each split once with each of these intent head seeds (comma-separated; "
+                                             "default: the config's own)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     splits = []
+    head_seeds = [int(seed) for seed in args.head_seeds.split(",")] if args.head_seeds else [None]
     for seed in [int(seed) for seed in args.seeds.split(",")]:
-        with tempfile.TemporaryDirectory() as tmp:
-            splits.append(run(args, Path(tmp), seed))
+        for head_seed in head_seeds:
+            with tempfile.TemporaryDirectory() as tmp:
+                splits.append(run(args, Path(tmp), seed, head_seed))
     report = combined(splits)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

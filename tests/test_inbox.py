@@ -293,3 +293,24 @@ def test_one_round_of_the_inbox_teaches_the_bot_what_it_missed(tmp_path):
     assert set(report["before"]) == set(report["after"]) == {"deu", "kor", "eng"} and report["held_back"] == 33
     assert set(report["replayed_after"]) == {"deu", "kor"} and min(report["replayed_after"].values()) >= 0.85
     assert (tmp_path / "before_after.png").stat().st_size > 10_000
+
+
+def test_the_replay_seeds_the_intent_head_and_names_each_run():
+    """The replay's gain moves with the intent head's seed as much as with the split (docs/decisions/0073): each
+    split can be run with several head seeds, in a copy of config.yml that differs only there."""
+    from operations import inbox_replay
+    from training.project import CONFIG
+
+    seeded = yaml.safe_load(inbox_replay.with_head_seed(CONFIG, 43))["pipeline"]
+    original = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["pipeline"]
+    head = "components.keras_intent_classifier.KerasIntentClassifier"
+    assert [c for c in seeded if c not in original] == [{"name": head, "random_seed": 43}]
+    assert len(seeded) == len(original)
+    run = {"train": "t", "test": "x.csv", "config": "config.yml", "share": 0.3, "sentences": {"deu": 18},
+           "macro_languages": ["deu"], "replayed": 5, "inbox_rows": 5, "labelled": 5, "held_back": 13}
+    runs = [{**run, "seed": 0, "head_seed": head_seed, "before": {"deu": before}, "after": {"deu": 1.0},
+             "replayed_after": {"deu": 1.0}, "macro_before": before, "macro_after": 1.0}
+            for head_seed, before in ((42, 0.8), (43, 0.9))]
+    report = inbox_replay.combined(runs)
+    assert report["macro_before"] == 0.85 and report["head_seeds"] == [42, 43]
+    assert "(split 0, head seed 43) | 0.900 | 1.000 |" in inbox_replay.table(report)
