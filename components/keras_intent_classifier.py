@@ -34,12 +34,14 @@ from components.heads.dense_head import (BATCH_SIZE_KEY, DROPOUT_KEY, EPOCHS_KEY
                                          RANDOM_SEED_KEY, DenseHead, HeadFileError,
                                          TrainsDenseHeads)
 from components.keys import CLASSIFIER_KEY, OPTIONAL_BODIES, SAMPLE_WEIGHT_KEY
+from components.languages.detection import example_language
 
 logger = logging.getLogger(__name__)
 
 L2_KEY = "l2_regularization"
 LABEL_SMOOTHING_KEY = "label_smoothing"
 BALANCE_CLASSES_KEY = "balance_classes"
+REVIEWED_EXAMPLE_WEIGHT_KEY = "reviewed_example_weight"
 HEADS_FILE, HEAD_FILE, LABELS_FILE = "heads.json", "head-{}.npz", "labels.json"
 OUTPUT = "intent"  # the head's one output
 
@@ -72,6 +74,10 @@ class KerasIntentClassifier(TrainsDenseHeads, GraphComponent, IntentClassifier):
             LEARNING_RATE_KEY: 1e-3,
             # Weight each intent by 1 / its frequency so rare intents are not drowned out.
             BALANCE_CLASSES_KEY: True,
+            # What an example labelled from users' messages (its metadata names its language: data/nlu_reviewed.yml)
+            # counts beside one of the author's: still learned, without pulling other messages of its language to its
+            # intent (docs/decisions/0073).
+            REVIEWED_EXAMPLE_WEIGHT_KEY: 0.1,
             # Same seed, same data: same model.
             RANDOM_SEED_KEY: 42,
             # Length of `intent_ranking`; 0 keeps every intent.
@@ -82,6 +88,9 @@ class KerasIntentClassifier(TrainsDenseHeads, GraphComponent, IntentClassifier):
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         if not 0 <= config[DROPOUT_KEY] < 1:
             raise InvalidConfigException(f"{cls.__name__}: `{DROPOUT_KEY}` must be in [0, 1).")
+        if not 0 < config[REVIEWED_EXAMPLE_WEIGHT_KEY]:
+            raise InvalidConfigException(f"{cls.__name__}: `{REVIEWED_EXAMPLE_WEIGHT_KEY}` must be above 0 (1 counts a "
+                                         "reviewed example as much as one of yours).")
         for key in (EPOCHS_KEY, BATCH_SIZE_KEY):
             if int(config[key]) < 1:
                 raise InvalidConfigException(f"{cls.__name__}: `{key}` must be at least 1.")
@@ -108,7 +117,7 @@ class KerasIntentClassifier(TrainsDenseHeads, GraphComponent, IntentClassifier):
             return self._resource
         self.labels = sorted({m.get(INTENT) for m in examples})
         targets = np.array([self.labels.index(m.get(INTENT)) for m in examples])
-        weights = np.array([m.get(SAMPLE_WEIGHT_KEY) or 1.0 for m in examples], dtype=np.float32)
+        weights = np.array([self._weight(m) for m in examples], dtype=np.float32)
         if len(self.labels) < 2:
             logger.warning(f"Only one intent ('{self.labels[0]}'): every message will get it.")
         self.heads = []
@@ -118,6 +127,12 @@ class KerasIntentClassifier(TrainsDenseHeads, GraphComponent, IntentClassifier):
             self.heads.insert(0, BodyHead(bodies, head))
         self.persist()
         return self._resource
+
+    def _weight(self, example: Message) -> float:
+        """An augmented copy says what it counts; a reviewed user's message counts `reviewed_example_weight`."""
+        if example.get(SAMPLE_WEIGHT_KEY):
+            return example.get(SAMPLE_WEIGHT_KEY)
+        return self.component_config[REVIEWED_EXAMPLE_WEIGHT_KEY] if example_language(example) else 1.0
 
     def _fit(self, features: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> DenseHead:
         config = self.component_config

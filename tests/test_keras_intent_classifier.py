@@ -118,3 +118,44 @@ def test_needs_sentence_features(tmp_path):
     head = build_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head")
     with pytest.raises(Exception, match="SentenceEmbeddingFeaturizer"):
         head.train(demo_training_data())
+
+
+def reviewed(text: str, intent: str, language: str):
+    """An example as `python -m training.inbox import` writes it: a user's message, its language in the metadata."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    return Message(data={"text": text, "intent": intent, "metadata": {"example": {"language": language}}})
+
+
+def test_a_reviewed_message_counts_less_than_an_authors_example_and_is_still_learned(tmp_path, featurizer,
+                                                                                     monkeypatch):
+    """One reviewed message counts `reviewed_example_weight` (0.1) of one of the author's examples, so that a
+    handful of them do not pull the other messages of their language to their intents (docs/decisions/0073); it is
+    learned all the same."""
+    from components.heads.dense_head import DenseHead
+
+    khmer = reviewed("ខ្ញុំចង់កក់តុមួយ", "book_table", "km")  # "I want to book a table"
+    data = featurizer.process_training_data(TrainingData(demo_training_data().training_examples + [khmer]))
+    seen = {}
+    train = DenseHead.train
+
+    def spy(features, targets, sizes, config, **kwargs):
+        seen["weights"] = kwargs["sample_weight"]
+        return train(features, targets, sizes, config, **kwargs)
+
+    monkeypatch.setattr(DenseHead, "train", spy)
+    head = train_head(tmp_path, data)
+    texts = [m.get("text") for m in data.intent_examples]
+    book_table = [i for i, m in enumerate(data.intent_examples) if m.get("intent") == "book_table"]
+    weights = {texts[i]: seen["weights"][i] for i in book_table}
+    authors = {weights[texts[i]] for i in book_table if texts[i] != khmer.get("text")}
+    assert len(authors) == 1 and weights[khmer.get("text")] == pytest.approx(0.1 * authors.pop())
+    parsed, = head.process(featurizer.process(messages(khmer.get("text"))))
+    assert parsed.get("intent")["name"] == "book_table"
+
+
+def test_a_reviewed_weight_of_zero_is_refused(tmp_path):
+    from rasa.shared.exceptions import InvalidConfigException
+
+    with pytest.raises(InvalidConfigException, match="reviewed_example_weight"):
+        build_component(KerasIntentClassifier, LocalModelStorage(tmp_path), "head", reviewed_example_weight=0)
