@@ -36,7 +36,7 @@ from operations.bot_copies import rasa_train, training_env
 from operations.servers import RasaServer
 from training.datasets import load_examples, rasa_safe_names, write_rasa_nlu
 from training.inbox.__main__ import main as inbox
-from training.project import CONFIG, component_options, newest_model
+from training.project import CONFIG, component_options, names_component, newest_model
 
 ENGLISH = {"en", "eng"}
 # Languages with fewer TEST sentences than this are reported but left out of the macro mean (their accuracy moves
@@ -79,13 +79,9 @@ def write_bot(train: pd.DataFrame, folder: Path, config: Path = CONFIG, head_see
 def with_head_seed(config: Path, seed: int) -> str:
     """CONFIG's text with the KerasIntentClassifier's `random_seed` set to SEED."""
     content = yaml.safe_load(config.read_text(encoding="utf-8"))
-    content["pipeline"] = [{**component, RANDOM_SEED_KEY: seed} if _is_intent_head(component) else component
-                           for component in content["pipeline"]]
+    content["pipeline"] = [{**step, RANDOM_SEED_KEY: seed} if names_component(step, KerasIntentClassifier.__name__)
+                           else step for step in content["pipeline"]]
     return yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
-
-
-def _is_intent_head(component: dict) -> bool:
-    return str(component.get("name", "")).split(".")[-1] == KerasIntentClassifier.__name__
 
 
 def predictions(model: Path, frames: pd.DataFrame, names: dict) -> pd.DataFrame:

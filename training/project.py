@@ -28,7 +28,12 @@ def pipeline(config: Path = CONFIG) -> List[dict]:
 
 def component_options(config: Path, class_name: str) -> Optional[dict]:
     """The options a config gives the component of that class (named by class or by module path), or None."""
-    return next((dict(c) for c in pipeline(config) if str(c.get("name", "")).split(".")[-1] == class_name), None)
+    return next((dict(c) for c in pipeline(config) if names_component(c, class_name)), None)
+
+
+def names_component(step: dict, class_name: str) -> bool:
+    """Whether a pipeline step is the component of that class (named by class or by module path)."""
+    return str(step.get("name", "")).split(".")[-1] == class_name
 
 
 def tatoeba_pairs(folder: Path = TATOEBA) -> Dict[str, Tuple[Path, Path]]:
